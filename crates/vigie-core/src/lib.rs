@@ -1,0 +1,27 @@
+//! Core types shared by every Vigie crate. No I/O happens here.
+//!
+//! # Layout
+//! - [`error`]: the one error type, [`Error`], carrying an [`ErrorKind`]; kinds map to exit codes here and to
+//!   HTTP statuses in the server.
+//! - [`geom`]: boxes and points in source-pixel coordinates, IoU.
+//! - [`class`]: COCO-80 class table and the set of classes Vigie keeps.
+//! - [`detect`]: raw detections as a struct of arrays ([`Detections`]).
+//! - [`track`]: track ids and tracked objects ([`TrackedObject`], `Option<TrackId>` never sentinels).
+//! - [`frame`]: decoded RGB frames with their media time.
+//! - [`time`]: media time in 90 kHz units.
+
+pub mod class;
+pub mod detect;
+pub mod error;
+pub mod frame;
+pub mod geom;
+pub mod time;
+pub mod track;
+
+pub use class::{COCO80, ClassId, ClassSet};
+pub use detect::Detections;
+pub use error::{Error, ErrorKind, Result, ResultExt};
+pub use frame::RgbFrame;
+pub use geom::{BBox, Point};
+pub use time::Time90k;
+pub use track::{TrackId, TrackedObject};

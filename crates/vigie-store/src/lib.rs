@@ -1,0 +1,1 @@
+//! Vigie storage: the SQLite schema, numbered migrations, batched writes of tracks and their boxes.

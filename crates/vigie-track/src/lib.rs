@@ -1,0 +1,1 @@
+//! Vigie tracking: a deterministic ByteTrack (Kalman filter, two-stage Hungarian association, class vote).
