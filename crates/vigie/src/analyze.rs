@@ -1,0 +1,411 @@
+//! `vigie analyze`: a video file in, tracked and classified objects out.
+//!
+//! The pipeline is a list of stages with bounded queues between them (Frigate's habit):
+//!
+//! ```text
+//! decode thread ──(sampled RGB frames, queue 4)──▶ detect + track (this thread) ──(tracked frames, queue 16)──▶ sink thread
+//!   FFmpeg demux/decode,                              NanoDet via ONNX Runtime,                     per-track accumulation,
+//!   FrameSampler at analysis fps                      ByteTrack                                     SQLite (batched), snapshots
+//! ```
+//!
+//! Decoding overlaps inference on the other core, so the loop runs at the detector's speed. Detector and tracker
+//! are deterministic functions of the frames: the same file gives the same tracks every time.
+
+use crate::config::{Bases, Config};
+use crate::report::{self, TrackRecord};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::time::{Duration, Instant};
+use vigie_core::{Error, ErrorKind, Result, RgbFrame, Time90k, TrackId, TrackedObject, err};
+use vigie_store::{NewRun, RunFinish, SourceKind, Store, TrackSummary};
+use vigie_video::{DecodeOptions, FrameSampler, VideoFile, VideoInfo};
+use vigie_vision::Detector;
+
+/// Options of one `vigie analyze` run (command line over configuration).
+#[derive(Clone, Debug)]
+pub struct AnalyzeOptions {
+    pub video: PathBuf,
+    pub out_dir: PathBuf,
+    pub config: Config,
+    pub bases: Bases,
+    /// Show a progress bar on stderr.
+    pub progress: bool,
+}
+
+/// What a run measured, written to `summary.json`.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Summary {
+    pub video: String,
+    pub codec: String,
+    pub width: u32,
+    pub height: u32,
+    pub frames_decoded: u64,
+    pub frames_analysed: u64,
+    pub corrupt_packets: u64,
+    pub duration_s: f64,
+    pub analysis_fps: f64,
+    pub wall_s: f64,
+    /// Tracks per class, after the vote over each track.
+    pub tracks: BTreeMap<String, u64>,
+    pub model: String,
+    pub database: String,
+    pub run_id: i64,
+    pub timing: Timing,
+}
+
+/// Where the time went, in seconds.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Timing {
+    /// Decode → detect → track → store loop, from opening the video to the last track stored (no report).
+    pub pipeline_s: f64,
+    /// Time in `Detector::detect` (pre-processing, inference, decoding of outputs, NMS).
+    pub detect_s: f64,
+    /// Of which `session.run` alone.
+    pub inference_s: f64,
+    pub track_s: f64,
+    /// Time the detect stage waited for a decoded frame (decoding slower than inference).
+    pub wait_decode_s: f64,
+    /// Writing report.html, snapshots and pictures.
+    pub report_s: f64,
+}
+
+enum DecodeMsg {
+    Frame(RgbFrame),
+    End { frames_decoded: u64, corrupt_packets: u64 },
+}
+
+/// One analysed frame, handed to the sink.
+struct TrackedFrame {
+    frame: Arc<RgbFrame>,
+    objects: Vec<TrackedObject>,
+    ended: Vec<TrackId>,
+}
+
+pub fn run(opts: &AnalyzeOptions) -> Result<Summary> {
+    let wall = Instant::now();
+    let cfg = &opts.config;
+    let decode_opts = DecodeOptions {
+        threads: cfg.analysis.decode_threads,
+    };
+    // Open once here so that a bad file fails before anything is created on disk.
+    let mut video = VideoFile::open(&opts.video, &decode_opts)?;
+    let info = video.info().clone();
+
+    let ort = opts.bases.resolve_existing(&cfg.runtime.onnxruntime, "runtime.onnxruntime")?;
+    vigie_vision::init_runtime(&ort)?;
+    let det_cfg = cfg.detector_config(&opts.bases)?;
+    let model_name = model_label(&det_cfg.model)?;
+    let mut detector = Detector::new(&det_cfg)?;
+    let mut tracker = vigie_track::Tracker::new(cfg.tracker_config());
+
+    std::fs::create_dir_all(&opts.out_dir)
+        .map_err(|e| Error::wrap(ErrorKind::Io, format!("creating {}", opts.out_dir.display()), e))?;
+    let db_path = opts.bases.resolve_output(&cfg.storage.database);
+    if let Some(dir) = db_path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::wrap(ErrorKind::Io, format!("creating {}", dir.display()), e))?;
+    }
+    let mut store = Store::open(&db_path)?;
+    let run_id = store.begin_run(&NewRun {
+        source: opts.video.display().to_string(),
+        source_kind: SourceKind::File,
+        started_unix_ms: unix_ms(),
+        analysis_fps: cfg.analysis.fps,
+        width: info.width,
+        height: info.height,
+        model: model_name.clone(),
+    })?;
+
+    let pb = progress_bar(opts.progress, &info, cfg.analysis.fps);
+    let pipeline_start = Instant::now();
+
+    // Stage 1: decode.
+    let (frame_tx, frame_rx) = sync_channel::<Result<DecodeMsg>>(4);
+    let fps = cfg.analysis.fps;
+    let decoder = std::thread::Builder::new()
+        .name("decode".into())
+        .spawn(move || decode_stage(&mut video, fps, &frame_tx))
+        .map_err(|e| Error::wrap(ErrorKind::Internal, "spawning the decode thread", e))?;
+
+    // Stage 3: sink (spawned before stage 2 runs on this thread).
+    let (sink_tx, sink_rx) = sync_channel::<TrackedFrame>(16);
+    let class_names: Vec<String> = detector.class_set().labels().to_vec();
+    let snap_dir = opts.out_dir.join("snapshots");
+    let sink = std::thread::Builder::new()
+        .name("sink".into())
+        .spawn(move || sink_stage(store, run_id, sink_rx, class_names, snap_dir))
+        .map_err(|e| Error::wrap(ErrorKind::Internal, "spawning the sink thread", e))?;
+
+    // Stage 2: detect and track, on this thread.
+    let mut timing = Timing::default();
+    let mut frames_analysed = 0u64;
+    let mut end_counts = (0u64, 0u64);
+    let mut stage2_err: Option<Error> = None;
+    let mut last_pts = Time90k(0);
+    loop {
+        let t_wait = Instant::now();
+        let msg = match frame_rx.recv() {
+            Ok(m) => m,
+            Err(_) => break, // decode thread gone; its join result says why
+        };
+        timing.wait_decode_s += t_wait.elapsed().as_secs_f64();
+        let frame = match msg {
+            Ok(DecodeMsg::Frame(f)) => f,
+            Ok(DecodeMsg::End {
+                frames_decoded,
+                corrupt_packets,
+            }) => {
+                end_counts = (frames_decoded, corrupt_packets);
+                break;
+            }
+            Err(e) => {
+                stage2_err = Some(e);
+                break;
+            }
+        };
+        let t0 = Instant::now();
+        let dets = match detector.detect(&frame) {
+            Ok(d) => d,
+            Err(e) => {
+                stage2_err = Some(e.context(format!("detecting in frame {}", frame.index)));
+                break;
+            }
+        };
+        timing.detect_s += t0.elapsed().as_secs_f64();
+        timing.inference_s += detector.last_inference().as_secs_f64();
+        let t1 = Instant::now();
+        let objects = tracker.update(&dets, frame.pts);
+        let ended = tracker.take_ended();
+        timing.track_s += t1.elapsed().as_secs_f64();
+        frames_analysed += 1;
+        last_pts = frame.pts;
+        pb.set_position(frame.pts.as_secs_f64().round() as u64);
+        if sink_tx
+            .send(TrackedFrame {
+                frame: Arc::new(frame),
+                objects,
+                ended,
+            })
+            .is_err()
+        {
+            break; // sink failed; its join result says why
+        }
+    }
+    drop(frame_rx); // unblocks the decoder if we stopped early
+    let ended = tracker.finish();
+    if stage2_err.is_none() && !ended.is_empty() {
+        let _ = sink_tx.send(TrackedFrame {
+            frame: Arc::new(RgbFrame {
+                width: 0,
+                height: 0,
+                data: Vec::new(),
+                pts: last_pts,
+                index: u64::MAX,
+            }),
+            objects: Vec::new(),
+            ended,
+        });
+    }
+    drop(sink_tx);
+    let decode_result = decoder
+        .join()
+        .map_err(|_| err!(Internal, "the decode thread panicked"))?;
+    let sink_result = sink.join().map_err(|_| err!(Internal, "the sink thread panicked"))?;
+    pb.finish_and_clear();
+    if let Some(e) = stage2_err {
+        return Err(e);
+    }
+    decode_result?;
+    let (mut store, records, timeline, background) = sink_result?;
+    timing.pipeline_s = pipeline_start.elapsed().as_secs_f64();
+
+    let (frames_decoded, corrupt_packets) = end_counts;
+    store.finish_run(
+        run_id,
+        &RunFinish {
+            finished_unix_ms: unix_ms(),
+            frames_decoded,
+            frames_analysed,
+            wall_ms: (wall.elapsed().as_secs_f64() * 1000.0) as i64,
+        },
+    )?;
+
+    let mut tracks: BTreeMap<String, u64> = BTreeMap::new();
+    for r in &records {
+        *tracks.entry(r.class.clone()).or_default() += 1;
+    }
+    let duration_s = info
+        .duration_s
+        .unwrap_or_else(|| last_pts.as_secs_f64());
+    let mut summary = Summary {
+        video: opts.video.display().to_string(),
+        codec: info.codec.clone(),
+        width: info.width,
+        height: info.height,
+        frames_decoded,
+        frames_analysed,
+        corrupt_packets,
+        duration_s,
+        analysis_fps: cfg.analysis.fps,
+        wall_s: 0.0,
+        tracks,
+        model: model_name,
+        database: db_path.display().to_string(),
+        run_id: run_id.0,
+        timing,
+    };
+    let t_report = Instant::now();
+    report::write_outputs(&opts.out_dir, &summary, &records, &timeline, background.as_deref())?;
+    summary.timing.report_s = t_report.elapsed().as_secs_f64();
+    summary.wall_s = wall.elapsed().as_secs_f64();
+    report::write_summary(&opts.out_dir, &summary)?;
+    Ok(summary)
+}
+
+fn decode_stage(video: &mut VideoFile, fps: f64, tx: &SyncSender<Result<DecodeMsg>>) -> Result<()> {
+    let mut sampler = FrameSampler::new(fps);
+    loop {
+        match video.next_sampled(&mut sampler) {
+            Ok(Some(f)) => {
+                if tx.send(Ok(DecodeMsg::Frame(f))).is_err() {
+                    return Ok(()); // the detect stage stopped; it reports why
+                }
+            }
+            Ok(None) => {
+                let _ = tx.send(Ok(DecodeMsg::End {
+                    frames_decoded: video.frames_decoded(),
+                    corrupt_packets: video.corrupt_packets(),
+                }));
+                return Ok(());
+            }
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Per-class counts of tracks visible in one analysed frame.
+pub struct TimelinePoint {
+    pub t: Time90k,
+    pub counts: BTreeMap<String, u32>,
+}
+
+type SinkOutput = (Store, Vec<TrackRecord>, Vec<TimelinePoint>, Option<Arc<RgbFrame>>);
+
+/// A track being accumulated in the sink.
+struct Acc {
+    rec: TrackRecord,
+    votes: BTreeMap<String, f32>,
+    best_frame: Option<Arc<RgbFrame>>,
+}
+
+fn sink_stage(
+    mut store: Store,
+    run_id: vigie_store::RunId,
+    rx: Receiver<TrackedFrame>,
+    labels: Vec<String>,
+    snap_dir: PathBuf,
+) -> Result<SinkOutput> {
+    std::fs::create_dir_all(&snap_dir)
+        .map_err(|e| Error::wrap(ErrorKind::Io, format!("creating {}", snap_dir.display()), e))?;
+    let drawer = crate::draw::Drawer::new();
+    let mut live: BTreeMap<TrackId, Acc> = BTreeMap::new();
+    let mut done: Vec<TrackRecord> = Vec::new();
+    let mut timeline = Vec::new();
+    let mut background: Option<Arc<RgbFrame>> = None;
+    {
+        let mut writer = store.writer(run_id);
+        for tf in rx {
+            if tf.frame.width > 0 && background.is_none() {
+                background = Some(tf.frame.clone());
+            }
+            let mut counts: BTreeMap<String, u32> = BTreeMap::new();
+            for o in &tf.objects {
+                let class = label(&labels, o.class_id);
+                let acc = live.entry(o.track_id).or_insert_with(|| Acc {
+                    rec: TrackRecord::new(o.track_id, tf.frame.pts, o.bbox),
+                    votes: BTreeMap::new(),
+                    best_frame: None,
+                });
+                *acc.votes.entry(class.clone()).or_default() += o.score;
+                acc.rec.voted_class = label(&labels, o.voted_class);
+                if acc.rec.observe(tf.frame.pts, o.bbox, o.score) {
+                    acc.best_frame = Some(tf.frame.clone());
+                }
+                *counts.entry(acc.rec.voted_class.clone()).or_default() += 1;
+                writer.push_box(o.track_id, tf.frame.pts, o.bbox, o.score)?;
+            }
+            if tf.frame.width > 0 {
+                timeline.push(TimelinePoint {
+                    t: tf.frame.pts,
+                    counts,
+                });
+            }
+            for id in tf.ended {
+                let Some(mut acc) = live.remove(&id) else { continue };
+                acc.rec.finish(&acc.votes);
+                writer.end_track(&TrackSummary {
+                    track_id: id,
+                    class: acc.rec.class.clone(),
+                    class_confidence: acc.rec.class_confidence,
+                    first: acc.rec.first,
+                    last: acc.rec.last,
+                    frames: acc.rec.frames,
+                    max_score: acc.rec.max_score,
+                    best_box: acc.rec.best_box,
+                    best: acc.rec.best,
+                })?;
+                if let Some(f) = acc.best_frame.take() {
+                    let path = snap_dir.join(acc.rec.snapshot_name());
+                    drawer.snapshot(&f, &acc.rec, &path)?;
+                }
+                done.push(acc.rec);
+            }
+        }
+        writer.finish()?;
+    }
+    // Tracks the tracker never ended (should not happen: finish() ends all) are dropped, not stored half-done.
+    done.sort_by_key(|r| r.track_id);
+    Ok((store, done, timeline, background))
+}
+
+fn label(labels: &[String], c: vigie_core::ClassId) -> String {
+    labels.get(c.0 as usize).cloned().unwrap_or_else(|| format!("class{}", c.0))
+}
+
+fn progress_bar(enabled: bool, info: &VideoInfo, fps: f64) -> ProgressBar {
+    if !enabled {
+        return ProgressBar::hidden();
+    }
+    let len = info.duration_s.map(|d| d.ceil() as u64).unwrap_or(0);
+    let pb = ProgressBar::new(len);
+    let template = "{spinner} analysing {msg} [{bar:40}] {pos}/{len} s of video, {elapsed} elapsed, ETA {eta}";
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        pb.set_style(style.progress_chars("=> "));
+    }
+    let name = info.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    pb.set_message(format!("{name} at {}", if fps > 0.0 { format!("{fps} fps") } else { "every frame".into() }));
+    pb.enable_steady_tick(Duration::from_millis(200));
+    pb
+}
+
+/// `nanodet.onnx (sha256 f73878ad…)`: names the model exactly in the database.
+fn model_label(path: &Path) -> Result<String> {
+    use sha2::Digest;
+    let bytes = std::fs::read(path).map_err(|e| Error::wrap(ErrorKind::Model, format!("reading {}", path.display()), e))?;
+    let digest = sha2::Sha256::digest(&bytes);
+    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    Ok(format!("{name} (sha256 {hex}…)"))
+}
+
+fn unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,368 @@
+//! The configuration file (TOML). Strict: an unknown key is an error naming it (`deny_unknown_fields`).
+//!
+//! Every field has a default, documented here and in `config/vigie.toml`, which is the same configuration written
+//! out with comments (a test checks that the two agree). Relative paths are resolved by [`Config::resolve`]:
+//! against the configuration file's folder when one was given, else the current folder, else the folder the
+//! binary was built in (so `target/release/vigie` finds `models/` and `.cache/vigie/` from the repository root
+//! with no environment variable).
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use vigie_core::{Error, ErrorKind, Result, err};
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub runtime: RuntimeConfig,
+    pub detector: DetectorSection,
+    pub tracker: TrackerSection,
+    pub analysis: AnalysisSection,
+    pub storage: StorageSection,
+}
+
+/// `[runtime]`: the inference runtime.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RuntimeConfig {
+    /// ONNX Runtime shared library, loaded at start-up. Default `.cache/vigie/lib/libonnxruntime.so.1.32.0`, put
+    /// there by `make assets` from the PyPI wheel `onnxruntime==1.32.0`.
+    pub onnxruntime: PathBuf,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            onnxruntime: PathBuf::from(".cache/vigie/lib/libonnxruntime.so.1.32.0"),
+        }
+    }
+}
+
+/// Output layout of the detector model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DetectorKindName {
+    /// NanoDet GFL head (the shipped model): BGR, mean/std normalised, top-left letterbox.
+    Nanodet,
+    /// YOLOX `[1, N, 85]`: BGR 0..255, top-left letterbox padded with 114.
+    Yolox,
+    /// YOLOv8/YOLO11 `[1, 4 + C, N]`: RGB /255, centred letterbox padded with 114.
+    Yolov8,
+}
+
+/// `[detector]`: the object detector.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectorSection {
+    /// Output layout: `nanodet` (default), `yolox` or `yolov8`.
+    pub kind: DetectorKindName,
+    /// ONNX model file. Default `models/nanodet.onnx` (committed, see `models/PROVENANCE.md`).
+    pub model: PathBuf,
+    /// Model input width and height in pixels. Default 416 x 416.
+    pub input_width: u32,
+    pub input_height: u32,
+    /// Minimum class score for a detection. Default 0.35.
+    pub score_threshold: f32,
+    /// IoU above which the lower-scoring of two boxes of one class is suppressed. Default 0.6.
+    pub nms_iou: f32,
+    /// Classes kept, by label. Default: person, bicycle, car, motorcycle, bus, truck, backpack, handbag, suitcase,
+    /// knife. An unknown label is a configuration error.
+    pub classes: Vec<String>,
+    /// Label list of the model, in output order. Default: the 80 COCO labels.
+    pub labels: Option<Vec<String>>,
+    /// ONNX Runtime intra-op threads per detector. Default 1 (best throughput on a shared 2-core machine).
+    pub threads: usize,
+}
+
+impl Default for DetectorSection {
+    fn default() -> Self {
+        DetectorSection {
+            kind: DetectorKindName::Nanodet,
+            model: PathBuf::from("models/nanodet.onnx"),
+            input_width: 416,
+            input_height: 416,
+            score_threshold: 0.35,
+            nms_iou: 0.6,
+            classes: vigie_core::class::DEFAULT_KEPT.iter().map(|s| s.to_string()).collect(),
+            labels: None,
+            threads: 1,
+        }
+    }
+}
+
+/// `[tracker]`: the ByteTrack-class tracker.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrackerSection {
+    /// Detections scoring at least this take part in the first association. Default 0.45.
+    pub high_score: f32,
+    /// Detections scoring in `[low_score, high_score)` only extend existing tracks. Default 0.1.
+    pub low_score: f32,
+    /// An unmatched detection starts a new track only if it scores at least this. Default 0.5.
+    pub new_track_score: f32,
+    /// Matched frames before a track is confirmed and gets an id. Default 2.
+    pub confirm_hits: u32,
+    /// Seconds a lost track is kept for re-association before it ends. Default 2.0.
+    pub max_lost_s: f64,
+}
+
+impl Default for TrackerSection {
+    fn default() -> Self {
+        let d = vigie_track::TrackerConfig::default();
+        TrackerSection {
+            high_score: d.high_score,
+            low_score: d.low_score,
+            new_track_score: d.new_track_score,
+            confirm_hits: d.confirm_hits,
+            max_lost_s: d.max_lost_s,
+        }
+    }
+}
+
+/// `[analysis]`: sampling and decoding.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnalysisSection {
+    /// Frames analysed per second of video; 0 analyses every frame. Default 5.
+    pub fps: f64,
+    /// FFmpeg decoder threads; 0 lets FFmpeg choose. Default 1.
+    pub decode_threads: usize,
+}
+
+impl Default for AnalysisSection {
+    fn default() -> Self {
+        AnalysisSection {
+            fps: 5.0,
+            decode_threads: 1,
+        }
+    }
+}
+
+/// `[storage]`: where tracks are kept.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageSection {
+    /// SQLite database of analysis runs, tracks and their sampled boxes. Default `vigie-data/vigie.db`.
+    pub database: PathBuf,
+}
+
+impl Default for StorageSection {
+    fn default() -> Self {
+        StorageSection {
+            database: PathBuf::from("vigie-data/vigie.db"),
+        }
+    }
+}
+
+impl Config {
+    /// Parses a configuration text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Config> {
+        let cfg: Config = toml::from_str(text).map_err(|e| {
+            // toml's message spans several lines (a caret under the key); keep it on one line.
+            let msg = e.message().to_string();
+            let at = e
+                .span()
+                .map(|s| {
+                    let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
+                    format!(" (line {line})")
+                })
+                .unwrap_or_default();
+            err!(Config, "{origin}{at}: {msg}")
+        })?;
+        cfg.validate().map_err(|e| e.context(origin.to_string()))?;
+        Ok(cfg)
+    }
+
+    /// Reads and parses `path`.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            let kind = if e.kind() == std::io::ErrorKind::NotFound {
+                ErrorKind::NotFound
+            } else {
+                ErrorKind::Config
+            };
+            Error::wrap(kind, format!("reading config {}", path.display()), e)
+        })?;
+        Config::parse(&text, &path.display().to_string())
+    }
+
+    /// Checks value ranges that the types alone do not.
+    pub fn validate(&self) -> Result<()> {
+        let d = &self.detector;
+        if !(0.0..=1.0).contains(&d.score_threshold) {
+            return Err(err!(Config, "detector.score_threshold must be in 0..1, got {}", d.score_threshold));
+        }
+        if !(0.0..=1.0).contains(&d.nms_iou) {
+            return Err(err!(Config, "detector.nms_iou must be in 0..1, got {}", d.nms_iou));
+        }
+        if d.input_width == 0 || d.input_height == 0 || d.input_width % 32 != 0 || d.input_height % 32 != 0 {
+            return Err(err!(
+                Config,
+                "detector.input_width and input_height must be positive multiples of 32, got {}x{}",
+                d.input_width,
+                d.input_height
+            ));
+        }
+        if d.threads == 0 {
+            return Err(err!(Config, "detector.threads must be at least 1"));
+        }
+        if d.classes.is_empty() {
+            return Err(err!(Config, "detector.classes is empty: nothing would be detected"));
+        }
+        let labels = self.labels();
+        vigie_core::ClassSet::new(&labels, &d.classes).map_err(|e| e.context("detector.classes"))?;
+        let t = &self.tracker;
+        if !(0.0..=1.0).contains(&t.low_score) || !(t.low_score..=1.0).contains(&t.high_score) {
+            return Err(err!(Config, "tracker: need 0 <= low_score <= high_score <= 1"));
+        }
+        if !(t.max_lost_s >= 0.0 && t.max_lost_s.is_finite()) {
+            return Err(err!(Config, "tracker.max_lost_s must be a finite number >= 0"));
+        }
+        if t.confirm_hits == 0 {
+            return Err(err!(Config, "tracker.confirm_hits must be at least 1"));
+        }
+        let a = &self.analysis;
+        if !(a.fps >= 0.0 && a.fps.is_finite()) {
+            return Err(err!(Config, "analysis.fps must be a finite number >= 0 (0 = every frame)"));
+        }
+        Ok(())
+    }
+
+    /// The detector's label list.
+    pub fn labels(&self) -> Vec<String> {
+        match &self.detector.labels {
+            Some(l) => l.clone(),
+            None => vigie_core::COCO80.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    pub fn tracker_config(&self) -> vigie_track::TrackerConfig {
+        let t = &self.tracker;
+        vigie_track::TrackerConfig {
+            high_score: t.high_score,
+            low_score: t.low_score,
+            new_track_score: t.new_track_score,
+            confirm_hits: t.confirm_hits,
+            max_lost_s: t.max_lost_s,
+            ..Default::default()
+        }
+    }
+
+    pub fn detector_config(&self, base: &Bases) -> Result<vigie_vision::DetectorConfig> {
+        let d = &self.detector;
+        Ok(vigie_vision::DetectorConfig {
+            kind: match d.kind {
+                DetectorKindName::Nanodet => vigie_vision::DetectorKind::NanoDet,
+                DetectorKindName::Yolox => vigie_vision::DetectorKind::Yolox,
+                DetectorKindName::Yolov8 => vigie_vision::DetectorKind::Yolov8,
+            },
+            model: base.resolve_existing(&d.model, "detector.model")?,
+            input_width: d.input_width,
+            input_height: d.input_height,
+            score_threshold: d.score_threshold,
+            nms_iou: d.nms_iou,
+            labels: self.labels(),
+            classes: d.classes.clone(),
+            intra_threads: d.threads,
+        })
+    }
+}
+
+/// Folders against which relative paths of the configuration are resolved, in order.
+#[derive(Clone, Debug)]
+pub struct Bases(Vec<PathBuf>);
+
+impl Bases {
+    /// `config_dir` (when a file was given), then the current folder, then the repository the binary was built in.
+    pub fn new(config_file: Option<&Path>) -> Bases {
+        let mut v = Vec::new();
+        if let Some(dir) = config_file.and_then(Path::parent) {
+            v.push(if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir.to_path_buf() });
+        }
+        if let Ok(cwd) = std::env::current_dir() {
+            v.push(cwd);
+        }
+        // target/{debug,release}/vigie → the repository root.
+        if let Some(root) = std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().and_then(Path::parent).and_then(Path::parent).map(Path::to_path_buf))
+        {
+            v.push(root);
+        }
+        v.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."));
+        Bases(v)
+    }
+
+    /// The first existing candidate for `p`; a `NotFound` error naming the setting and every place looked at.
+    pub fn resolve_existing(&self, p: &Path, setting: &str) -> Result<PathBuf> {
+        if p.is_absolute() {
+            return if p.exists() {
+                Ok(p.to_path_buf())
+            } else {
+                Err(err!(NotFound, "{setting}: {} does not exist", p.display()))
+            };
+        }
+        for b in &self.0 {
+            let c = b.join(p);
+            if c.exists() {
+                return Ok(c);
+            }
+        }
+        Err(err!(
+            NotFound,
+            "{setting}: {} not found (looked in {}); run `make assets`",
+            p.display(),
+            self.0.iter().map(|b| b.display().to_string()).collect::<Vec<_>>().join(", ")
+        ))
+    }
+
+    /// Where a relative output path goes: against the first base (config folder or current folder).
+    pub fn resolve_output(&self, p: &Path) -> PathBuf {
+        match self.0.first() {
+            Some(b) if p.is_relative() => b.join(p),
+            _ => p.to_path_buf(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_file_equals_defaults() {
+        let text = include_str!("../../../config/vigie.toml");
+        let cfg = Config::parse(text, "config/vigie.toml").expect("config/vigie.toml parses");
+        assert_eq!(cfg, Config::default());
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let e = Config::parse("[detector]\nscore_treshold = 0.3\n", "x.toml").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config);
+        let s = e.to_string();
+        assert!(s.contains("score_treshold"), "{s}");
+        assert!(s.contains("line 2"), "{s}");
+        assert!(!s.contains('\n'), "one line: {s:?}");
+    }
+
+    #[test]
+    fn unknown_class_is_named() {
+        let e = Config::parse("[detector]\nclasses = [\"person\", \"van\"]\n", "x.toml").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(e.to_string().contains("\"van\""), "{e}");
+    }
+
+    #[test]
+    fn bad_ranges_are_rejected() {
+        for t in [
+            "[detector]\nscore_threshold = 1.5",
+            "[detector]\ninput_width = 400",
+            "[analysis]\nfps = -1",
+            "[tracker]\nlow_score = 0.9\nhigh_score = 0.5",
+            "[detector]\nkind = \"ssd\"",
+        ] {
+            let e = Config::parse(t, "x.toml").unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Config, "{t}");
+        }
+    }
+}
