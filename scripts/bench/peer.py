@@ -20,12 +20,16 @@ import json
 import os
 import sys
 import time
+import warnings
 from collections import Counter, defaultdict
 
 import cv2
 import numpy as np
 import onnxruntime as ort
 import supervision as sv
+
+# supervision 0.29 warns that sv.ByteTrack goes away in 0.30; the pin keeps it, the warning is noise here.
+warnings.filterwarnings("ignore", message=".*ByteTrack.*deprecated", category=FutureWarning)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -8,8 +8,9 @@ use vigie_core::Time90k;
 /// analysis rate equals the requested one without drift even when it does not divide the source rate (5 fps out
 /// of 12.5 fps takes frames at 0, 0.24, 0.40, 0.64, 0.80, 1.04 s ...). A frame is taken when it has reached the
 /// due time (up to 1 % of an interval, which absorbs time-base rounding) and is at least half an interval after
-/// the previous taken frame. After a gap in the stream the due time is re-anchored on the frame taken after the
-/// gap rather than catching up with a burst; a timestamp that goes backwards restarts the sampler.
+/// the previous taken frame (which only matters for jittery timestamps). After a gap in the stream longer than an
+/// interval, the due time is re-anchored on the first frame after the gap rather than catching up with a burst; a
+/// timestamp that goes backwards restarts the sampler.
 ///
 /// An analysis rate of 0 (or one that is not finite and positive) takes every frame.
 #[derive(Clone, Debug)]
@@ -55,10 +56,12 @@ impl FrameSampler {
         };
         if take {
             self.due = Some(match self.due {
-                // Accumulate: the next due time follows the previous one, not the frame actually taken, so the
-                // rate does not drift; but never less than half an interval after this frame (gap re-anchoring).
-                Some(due) => (due + interval).max(t + interval * 0.5),
-                None => t + interval,
+                // Accumulate: the next due time follows the previous due time, not the frame actually taken, so
+                // the rate does not drift. A frame is normally late by less than one source frame interval, which
+                // is shorter than the analysis interval; later than a whole interval means a gap in the stream:
+                // re-anchor on this frame instead of taking a burst of frames to catch up.
+                Some(due) if t < due + interval => due + interval,
+                _ => t + interval,
             });
             self.last = Some(t);
         }
@@ -151,8 +154,9 @@ mod tests {
             for w in ts.windows(2) {
                 prop_assert!((w[1] - w[0]) as f64 >= interval * 0.5 - 1.0);
             }
-            let duration = n as f64 / src_fps;
-            let expected = if analysis_fps >= src_fps { n as f64 } else { (duration * analysis_fps).ceil() };
+            // One frame per due slot k / analysis_fps up to the last frame's time, at most one per source frame.
+            let last = (n - 1) as f64 / src_fps;
+            let expected = if analysis_fps >= src_fps { n as f64 } else { (last * analysis_fps).floor() + 1.0 };
             prop_assert!((taken.len() as f64 - expected).abs() <= 1.0, "taken {} expected {}", taken.len(), expected);
         }
     }
