@@ -75,13 +75,21 @@ pub(crate) fn pair_cost(
         return None;
     }
     let (ph, dh) = (f64::from(pred.height()), f64::from(det.height()));
-    let height_ratio = if ph > 0.0 && dh > 0.0 { ph.min(dh) / ph.max(dh) } else { 0.0 };
+    let height_ratio = if ph > 0.0 && dh > 0.0 {
+        ph.min(dh) / ph.max(dh)
+    } else {
+        0.0
+    };
     let by_iou = iou >= f64::from(g.iou_min);
     let by_dist = d < g.dist_gate && height_ratio >= g.min_height_ratio;
     if !(by_iou || by_dist) {
         return None;
     }
-    let dist_term = if g.dist_gate > 0.0 { (d / g.dist_gate).min(1.0) } else { 1.0 };
+    let dist_term = if g.dist_gate > 0.0 {
+        (d / g.dist_gate).min(1.0)
+    } else {
+        1.0
+    };
     let mut c = 0.5 * (1.0 - iou) + 0.5 * dist_term;
     if track_class != det_class {
         c += g.class_mismatch_cost;
@@ -119,7 +127,10 @@ pub(crate) fn assign(rows: usize, cols: usize, cost: impl Fn(usize, usize) -> Op
     let mut pairs: Vec<(usize, usize)> = if rs.len() <= cs.len() {
         let m = Matrix::from_fn(rs.len(), cs.len(), |(r, c)| at(r, c));
         let (_, a) = kuhn_munkres_min(&m);
-        a.into_iter().enumerate().filter(|&(r, c)| at(r, c) < LIMIT_FIXED).collect()
+        a.into_iter()
+            .enumerate()
+            .filter(|&(r, c)| at(r, c) < LIMIT_FIXED)
+            .collect()
     } else {
         let m = Matrix::from_fn(cs.len(), rs.len(), |(c, r)| at(r, c));
         let (_, a) = kuhn_munkres_min(&m);
@@ -191,10 +202,7 @@ mod tests {
             vec![(0, 1), (1, 0)]
         );
         // More rows than columns.
-        assert_eq!(
-            cost_matrix(&[&[Some(0.5)], &[Some(0.1)], &[None]]),
-            vec![(1, 0)]
-        );
+        assert_eq!(cost_matrix(&[&[Some(0.5)], &[Some(0.1)], &[None]]), vec![(1, 0)]);
         // Forbidden pairs are never returned.
         assert_eq!(cost_matrix(&[&[None, None], &[None, Some(0.3)]]), vec![(1, 1)]);
         // Ties go the same way every time.

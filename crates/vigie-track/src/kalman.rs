@@ -223,7 +223,11 @@ mod tests {
         for i in 0..8 {
             assert!(approx(k.mean[i], fine.mean[i], 1e-9), "mean {i}");
             for j in 0..8 {
-                assert!(approx(k.cov[(i, j)], fine.cov[(i, j)], 1e-6 * k.cov[(i, i)].abs().max(1.0)));
+                assert!(approx(
+                    k.cov[(i, j)],
+                    fine.cov[(i, j)],
+                    1e-6 * k.cov[(i, i)].abs().max(1.0)
+                ));
             }
         }
     }

@@ -279,7 +279,11 @@ impl Tracker {
         }
         for &k in &confirmed {
             let tr = &mut self.tracks[k];
-            tr.state = if tr.matched.is_some() { State::Tracked } else { State::Lost };
+            tr.state = if tr.matched.is_some() {
+                State::Tracked
+            } else {
+                State::Lost
+            };
         }
 
         // 5. Third association: the remaining high detections vs tentative tracks.
@@ -368,7 +372,14 @@ impl Tracker {
         assign(rows.len(), cols.len(), |r, c| {
             let tr = &self.tracks[rows[r]];
             let i = cols[c];
-            pair_cost(&row_gates[r], &tr.pred, tr.pred_h, tr.voted, &dets.boxes[i], dets.class_ids[i])
+            pair_cost(
+                &row_gates[r],
+                &tr.pred,
+                tr.pred_h,
+                tr.voted,
+                &dets.boxes[i],
+                dets.class_ids[i],
+            )
         })
     }
 
