@@ -38,7 +38,13 @@ impl InputFormat {
     /// NanoDet: BGR, `(p - [103.53, 116.28, 123.675]) / [57.375, 57.12, 58.395]`, image at the top-left, padding
     /// with black pixels (value 0 before normalisation, as RangiLyu/nanodet's `warp_affine` border does).
     pub fn nanodet() -> Self {
-        Self::with_pad_pixel(ChannelOrder::Bgr, [103.53, 116.28, 123.675], [57.375, 57.12, 58.395], Pad::TopLeft, 0)
+        Self::with_pad_pixel(
+            ChannelOrder::Bgr,
+            [103.53, 116.28, 123.675],
+            [57.375, 57.12, 58.395],
+            Pad::TopLeft,
+            0,
+        )
     }
 
     /// YOLOX (0.2 and later): BGR 0..255, no normalisation, image at the top-left, padding 114.
