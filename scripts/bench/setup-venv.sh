@@ -23,7 +23,11 @@ else
   echo "bench-venv: creating $venv" >&2
   rm -rf "$venv"
   mkdir -p "$(dirname "$venv")"
-  python3 -m venv "$venv"
+  python3 -m venv "$venv" >&2 || {
+    echo "bench-venv: python3 -m venv failed (Debian: apt-get install python3-venv)" >&2
+    rm -rf "$venv"
+    exit 1
+  }
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
   printf '%s\n' "$reqs" > "$venv/requirements.txt"
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$venv/requirements.txt" >&2

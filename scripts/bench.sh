@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Vigie's benchmark: what `make bench` runs, from the repository root, after `cargo build --release` and the asset
+# step. Compares, in one run on the same machine, the same model (models/nanodet.onnx) and 1 inference thread:
+#   1. analysed fps on vtest.avi at 5 fps: `vigie analyze` (frames_analysed / timing.pipeline_s) vs the Python peer
+#      scripts/bench/peer.py (OpenCV decode + onnxruntime + supervision ByteTrack)           goal: ratio >= 2.0
+#   2. ms per analysed frame of Vigie's pipeline vs `vigie bench infer` median (session.run alone)  goal: <= 1.10
+#   3. `vigie bench decode` fps vs `ffmpeg -threads 1 -i CLIP -f null -`, on vtest.avi and on a 720p H.264 clip
+#      made from ../shared/data/video/car-detection.mp4                                         goal: ratio >= 0.9
+# Each measurement runs twice (VIGIE_BENCH_ROUNDS), Vigie and its baseline alternating, and the best is kept.
+# Results: a table on stdout, bench-out/benchmarks.json, bench-out/benchmarks.md (for docs/benchmarks.md), and every
+# command's output under bench-out/logs/.
+#
+# Usage: scripts/bench.sh [--baselines-only] [--rounds N]
+#   --baselines-only  measure only the Python peer and ffmpeg (no vigie binary needed)
+# Needs: python3 with venv (the peer's throw-away venv is made by scripts/bench/setup-venv.sh), ffmpeg with libx264.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+vigie=${VIGIE_BIN:-target/release/vigie}
+baselines_only=0
+for a in "$@"; do [ "$a" = --baselines-only ] && baselines_only=1; done
+
+if [ "$baselines_only" = 0 ] && [ ! -x "$vigie" ]; then
+  echo "bench: $vigie not found: run \`make bench\` (it builds the release binary and fetches the assets first)" >&2
+  exit 1
+fi
+for tool in ffmpeg python3; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool not found (Debian: apt-get install $tool)" >&2; exit 1; }
+done
+[ -f models/nanodet.onnx ] || { echo "bench: models/nanodet.onnx missing (run scripts/assets.sh)" >&2; exit 1; }
+[ -s .cache/vigie/testdata/vtest.avi ] || scripts/test-data.sh
+
+py=$(scripts/bench/setup-venv.sh | tail -n 1)
+mkdir -p bench-out
+if [ "$baselines_only" = 0 ]; then
+  # Vigie loads ONNX Runtime dynamically: point it at the fetched library unless the caller already did.
+  ort_lib=$PWD/.cache/vigie/lib/libonnxruntime.so.1.32.0
+  if [ -z "${ORT_DYLIB_PATH:-}" ] && [ -f "$ort_lib" ]; then export ORT_DYLIB_PATH=$ort_lib; fi
+fi
+exec "$py" scripts/bench/bench.py --vigie "$vigie" "$@"
