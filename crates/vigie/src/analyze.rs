@@ -103,7 +103,7 @@ pub fn run(opts: &AnalyzeOptions) -> Result<Summary> {
 
     std::fs::create_dir_all(&opts.out_dir)
         .map_err(|e| Error::wrap(ErrorKind::Io, format!("creating {}", opts.out_dir.display()), e))?;
-    let db_path = opts.bases.resolve_output(&cfg.storage.database);
+    let db_path = cfg.storage.database.clone(); // outputs are relative to the current folder
     if let Some(dir) = db_path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| Error::wrap(ErrorKind::Io, format!("creating {}", dir.display()), e))?;
     }

@@ -1,10 +1,10 @@
 //! The configuration file (TOML). Strict: an unknown key is an error naming it (`deny_unknown_fields`).
 //!
 //! Every field has a default, documented here and in `config/vigie.toml`, which is the same configuration written
-//! out with comments (a test checks that the two agree). Relative paths are resolved by [`Config::resolve`]:
-//! against the configuration file's folder when one was given, else the current folder, else the folder the
-//! binary was built in (so `target/release/vigie` finds `models/` and `.cache/vigie/` from the repository root
-//! with no environment variable).
+//! out with comments (a test checks that the two agree). Relative paths of inputs (models, the ONNX Runtime
+//! library) are resolved by [`Bases`]: against the configuration file's folder when one was given, then the current
+//! folder, then the repository the binary was built from (so `target/release/vigie` finds `models/` and
+//! `.cache/vigie/` with no environment variable). Outputs (the database) are relative to the current folder.
 
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -313,14 +313,6 @@ impl Bases {
             p.display(),
             self.0.iter().map(|b| b.display().to_string()).collect::<Vec<_>>().join(", ")
         ))
-    }
-
-    /// Where a relative output path goes: against the first base (config folder or current folder).
-    pub fn resolve_output(&self, p: &Path) -> PathBuf {
-        match self.0.first() {
-            Some(b) if p.is_relative() => b.join(p),
-            _ => p.to_path_buf(),
-        }
     }
 }
 

@@ -16,7 +16,7 @@ mod report;
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use vigie_core::{Error, Result};
+use vigie_core::Result;
 
 #[derive(Parser)]
 #[command(name = "vigie", version, about = "Accountable video analytics for public space")]

@@ -1,0 +1,77 @@
+//! Helpers shared by the binary's integration tests: paths to real footage and a runner for `vigie`.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Real footage shared with the project (`../shared/data/video/`), never copied into the repository.
+pub fn shared_video(name: &str) -> PathBuf {
+    let p = repo_root().join("../shared/data/video").join(name);
+    assert!(p.exists(), "missing real footage {} (the shared data folder)", p.display());
+    p
+}
+
+/// `vtest.avi` from Debian's opencv-doc, fetched by scripts/test-data.sh (`make test` runs it).
+pub fn vtest() -> PathBuf {
+    let p = repo_root().join(".cache/vigie/testdata/vtest.avi");
+    assert!(p.exists(), "missing {}: run scripts/test-data.sh", p.display());
+    p
+}
+
+/// A fresh temporary folder for one test.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("vigie-test-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+pub fn vigie(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vigie"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("running vigie")
+}
+
+pub fn ffmpeg(args: &[&str]) {
+    let st = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y"])
+        .args(args)
+        .status()
+        .expect("ffmpeg (Debian package ffmpeg) must be installed: make deps");
+    assert!(st.success(), "ffmpeg {args:?} failed");
+}
+
+/// Runs `vigie analyze` and returns (summary.json, tracks.jsonl lines) parsed.
+pub fn analyze(video: &Path, out: &Path, extra: &[&str]) -> (serde_json::Value, Vec<serde_json::Value>) {
+    let db = out.join("vigie.db");
+    let mut args = vec![
+        "analyze",
+        video.to_str().expect("utf-8 path"),
+        "--out",
+        out.to_str().expect("utf-8 path"),
+        "--db",
+        db.to_str().expect("utf-8 path"),
+    ];
+    args.extend_from_slice(extra);
+    let o = vigie(&args, &repo_root());
+    assert!(
+        o.status.success(),
+        "vigie analyze failed: {}\n{}",
+        String::from_utf8_lossy(&o.stderr),
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).expect("summary.json")).expect("json");
+    let tracks = std::fs::read_to_string(out.join("tracks.jsonl"))
+        .expect("tracks.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("track line is JSON"))
+        .collect();
+    (summary, tracks)
+}
