@@ -25,6 +25,46 @@ pub const DEFAULT_KEPT: [&str; 10] = [
     "person", "bicycle", "car", "motorcycle", "bus", "truck", "backpack", "handbag", "suitcase", "knife",
 ];
 
+/// Classes that may be confused with one another by a detector and still be the same object: a track never
+/// matches a detection of another group, and within a group a class change only costs
+/// the tracker's class-mismatch cost; the detector also suppresses overlapping boxes of one group (a van seen
+/// as both `car` and `truck`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ClassGroup {
+    /// COCO `person` (0).
+    Person,
+    /// COCO `bicycle` (1), `motorcycle` (3).
+    TwoWheeler,
+    /// COCO `car` (2), `bus` (5), `truck` (7).
+    Vehicle,
+    /// COCO `backpack` (24), `handbag` (26), `suitcase` (28).
+    Carried,
+    /// Any other class, which matches only itself (e.g. `knife`, 43).
+    Other(ClassId),
+}
+
+/// The group of a COCO-80 class id (the tracker's view; see [`group_of_label`] for any label list).
+pub fn class_group(c: ClassId) -> ClassGroup {
+    match c.0 {
+        0 => ClassGroup::Person,
+        1 | 3 => ClassGroup::TwoWheeler,
+        2 | 5 | 7 => ClassGroup::Vehicle,
+        24 | 26 | 28 => ClassGroup::Carried,
+        _ => ClassGroup::Other(c),
+    }
+}
+
+/// The group of a class by its label, for any label list (COCO names).
+pub fn group_of_label(label: &str, id: ClassId) -> ClassGroup {
+    match label {
+        "person" => ClassGroup::Person,
+        "bicycle" | "motorcycle" => ClassGroup::TwoWheeler,
+        "car" | "bus" | "truck" => ClassGroup::Vehicle,
+        "backpack" | "handbag" | "suitcase" => ClassGroup::Carried,
+        _ => ClassGroup::Other(id),
+    }
+}
+
 /// A set of kept classes over a label list: detections of other classes are dropped before tracking.
 #[derive(Clone, Debug)]
 pub struct ClassSet {
@@ -60,6 +100,11 @@ impl ClassSet {
 
     pub fn keeps(&self, c: ClassId) -> bool {
         self.kept.get(c.0 as usize).copied().unwrap_or(false)
+    }
+
+    /// The group of a class, by its label.
+    pub fn group(&self, c: ClassId) -> ClassGroup {
+        group_of_label(self.name(c), c)
     }
 
     pub fn name(&self, c: ClassId) -> &str {

@@ -2,35 +2,8 @@
 
 use pathfinding::kuhn_munkres::kuhn_munkres_min;
 use pathfinding::matrix::Matrix;
+use vigie_core::class::class_group;
 use vigie_core::{BBox, ClassId};
-
-/// Classes that may be confused with one another by a detector and still be the same object: a track never
-/// matches a detection of another group, and within a group a class change only costs
-/// [`TrackerConfig::class_mismatch_cost`](crate::TrackerConfig::class_mismatch_cost).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ClassGroup {
-    /// COCO `person` (0).
-    Person,
-    /// COCO `bicycle` (1), `motorcycle` (3).
-    TwoWheeler,
-    /// COCO `car` (2), `bus` (5), `truck` (7).
-    Vehicle,
-    /// COCO `backpack` (24), `handbag` (26), `suitcase` (28).
-    Carried,
-    /// Any other class, which matches only itself (e.g. `knife`, 43).
-    Other(ClassId),
-}
-
-/// The group of a COCO-80 class id.
-pub fn class_group(c: ClassId) -> ClassGroup {
-    match c.0 {
-        0 => ClassGroup::Person,
-        1 | 3 => ClassGroup::TwoWheeler,
-        2 | 5 | 7 => ClassGroup::Vehicle,
-        24 | 26 | 28 => ClassGroup::Carried,
-        _ => ClassGroup::Other(c),
-    }
-}
 
 /// Gates of one association stage.
 #[derive(Clone, Copy, Debug)]
@@ -166,7 +139,7 @@ mod tests {
 
     #[test]
     fn groups() {
-        assert_eq!(class_group(ClassId(0)), ClassGroup::Person);
+        assert_eq!(class_group(ClassId(0)), vigie_core::class::ClassGroup::Person);
         assert_eq!(class_group(ClassId(1)), class_group(ClassId(3)));
         assert_eq!(class_group(ClassId(2)), class_group(ClassId(7)));
         assert_eq!(class_group(ClassId(24)), class_group(ClassId(28)));

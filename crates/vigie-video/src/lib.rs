@@ -32,13 +32,14 @@ use std::sync::OnceLock;
 
 use ffmpeg_next as ffmpeg;
 
-/// Initialises FFmpeg once per process and lowers its log to errors. Called by [`VideoFile::open`]; callers need
-/// not call it.
+/// Initialises FFmpeg once per process and silences its own log: every problem FFmpeg reports reaches the caller
+/// as a [`vigie_core::Error`] naming the file (or is counted, for corrupt packets), so a command prints one line,
+/// not FFmpeg's. Called by [`VideoFile::open`]; callers need not call it.
 pub fn init() {
     static INIT: OnceLock<()> = OnceLock::new();
     INIT.get_or_init(|| {
         // Only fails on FFmpeg builds without network support; file decoding does not depend on it.
         let _ = ffmpeg::init();
-        ffmpeg::util::log::set_level(ffmpeg::util::log::Level::Error);
+        ffmpeg::util::log::set_level(ffmpeg::util::log::Level::Quiet);
     });
 }

@@ -2,7 +2,7 @@
 
 use crate::decode::{self, DecodeParams};
 use crate::letterbox::Letterbox;
-use crate::nms::nms_classwise;
+use crate::nms::{nms_by, nms_classwise};
 use crate::preprocess::{InputFormat, Preprocessor};
 use crate::runtime::environment;
 use ort::session::Session;
@@ -67,6 +67,9 @@ pub struct DetectorConfig {
     pub score_threshold: f32,
     /// IoU above which a box is suppressed by a better one of the same class. Default 0.6.
     pub nms_iou: f32,
+    /// IoU above which a box is suppressed by a better one of another class of the same group (a van seen both as
+    /// `car` and `truck`: one object, one box). 1 disables it. Default 0.7.
+    pub group_nms_iou: f32,
     /// The model's class names, in output order. Default COCO-80.
     pub labels: Vec<String>,
     /// The classes to keep, by name (each must be in `labels`). Default [`DEFAULT_KEPT`].
@@ -84,6 +87,7 @@ impl DetectorConfig {
             input_height: size,
             score_threshold: 0.35,
             nms_iou: 0.6,
+            group_nms_iou: 0.7,
             labels: COCO80.iter().map(|s| s.to_string()).collect(),
             classes: DEFAULT_KEPT.iter().map(|s| s.to_string()).collect(),
             intra_threads: 1,
@@ -143,6 +147,7 @@ pub struct Detector {
     layout: Layout,
     score_threshold: f32,
     nms_iou: f32,
+    group_nms_iou: f32,
     /// Candidates of the current frame, model coordinates then source coordinates; reused.
     cand: Detections,
     last_inference: Duration,
@@ -205,6 +210,9 @@ impl Detector {
         if !(cfg.nms_iou > 0.0 && cfg.nms_iou <= 1.0) {
             bail!(Config, "NMS IoU {} is not within 0..1 (0 excluded)", cfg.nms_iou);
         }
+        if !(cfg.group_nms_iou > 0.0 && cfg.group_nms_iou <= 1.0) {
+            bail!(Config, "group NMS IoU {} is not within 0..1 (0 excluded)", cfg.group_nms_iou);
+        }
         let classes = ClassSet::new(&cfg.labels, &cfg.classes)?;
         let kept: Vec<usize> = classes.kept().map(|c| c.0 as usize).collect();
         let num_classes = cfg.labels.len();
@@ -262,6 +270,7 @@ impl Detector {
             layout,
             score_threshold: cfg.score_threshold,
             nms_iou: cfg.nms_iou,
+            group_nms_iou: cfg.group_nms_iou,
             cand: Detections::with_capacity(256),
             last_inference: Duration::ZERO,
         })
@@ -369,7 +378,12 @@ impl Detector {
             }
         }
         drop(outputs);
-        Ok(finish(&mut self.cand, &lb, frame.width, frame.height, self.nms_iou))
+        let out = finish(&mut self.cand, &lb, frame.width, frame.height, self.nms_iou);
+        if self.group_nms_iou >= 1.0 || out.len() < 2 {
+            return Ok(out);
+        }
+        let keep = nms_by(&out, self.group_nms_iou, |i| self.classes.group(out.class_ids[i]));
+        Ok(out.retain_by(|i| keep.contains(&i)))
     }
 
     /// For benchmarks: runs `session.run` `n` times on the last preprocessed input (an all-padding input before

@@ -1,4 +1,4 @@
-//! Class-wise non-maximum suppression.
+//! Non-maximum suppression: class-wise, then across the classes of one group.
 
 use vigie_core::Detections;
 
@@ -8,16 +8,21 @@ use vigie_core::Detections;
 /// suppressed when a kept detection of the *same class* with a higher score overlaps it with IoU `> iou`; boxes of
 /// different classes never suppress each other. Detections with a NaN score are dropped.
 pub fn nms_classwise(dets: &Detections, iou: f32) -> Vec<usize> {
+    nms_by(dets, iou, |i| dets.class_ids[i])
+}
+
+/// Greedy non-maximum suppression among detections that share a key (`key(i)` for detection `i`): the class for
+/// [`nms_classwise`], a class group to merge a van seen both as `car` and `truck` into one box.
+/// Same contract as [`nms_classwise`] otherwise.
+pub fn nms_by<K: PartialEq>(dets: &Detections, iou: f32, key: impl Fn(usize) -> K) -> Vec<usize> {
     let order = dets.order_by_score();
     let mut keep: Vec<usize> = Vec::with_capacity(order.len().min(256));
     for i in order {
         if dets.scores[i].is_nan() {
             continue;
         }
-        let (b, c) = (&dets.boxes[i], dets.class_ids[i]);
-        let suppressed = keep
-            .iter()
-            .any(|&k| dets.class_ids[k] == c && dets.boxes[k].iou(b) > iou);
+        let (b, k) = (&dets.boxes[i], key(i));
+        let suppressed = keep.iter().any(|&j| key(j) == k && dets.boxes[j].iou(b) > iou);
         if !suppressed {
             keep.push(i);
         }

@@ -64,6 +64,9 @@ pub struct DetectorSection {
     pub score_threshold: f32,
     /// IoU above which the lower-scoring of two boxes of one class is suppressed. Default 0.6.
     pub nms_iou: f32,
+    /// IoU above which the weaker of two boxes of different classes of one group (car, bus, truck; bicycle,
+    /// motorcycle; backpack, handbag, suitcase) is dropped: one object, one box. 1 disables it. Default 0.7.
+    pub group_nms_iou: f32,
     /// Classes kept, by label. Default: person, bicycle, car, motorcycle, bus, truck, backpack, handbag, suitcase,
     /// knife. An unknown label is a configuration error.
     pub classes: Vec<String>,
@@ -82,6 +85,7 @@ impl Default for DetectorSection {
             input_height: 416,
             score_threshold: 0.35,
             nms_iou: 0.6,
+            group_nms_iou: 0.7,
             classes: vigie_core::class::DEFAULT_KEPT.iter().map(|s| s.to_string()).collect(),
             labels: None,
             threads: 1,
@@ -191,8 +195,10 @@ impl Config {
         if !(0.0..=1.0).contains(&d.score_threshold) {
             return Err(err!(Config, "detector.score_threshold must be in 0..1, got {}", d.score_threshold));
         }
-        if !(0.0..=1.0).contains(&d.nms_iou) {
-            return Err(err!(Config, "detector.nms_iou must be in 0..1, got {}", d.nms_iou));
+        for (name, v) in [("nms_iou", d.nms_iou), ("group_nms_iou", d.group_nms_iou)] {
+            if !(v > 0.0 && v <= 1.0) {
+                return Err(err!(Config, "detector.{name} must be in (0, 1], got {v}"));
+            }
         }
         if d.input_width == 0 || d.input_height == 0 || d.input_width % 32 != 0 || d.input_height % 32 != 0 {
             return Err(err!(
@@ -260,6 +266,7 @@ impl Config {
             input_height: d.input_height,
             score_threshold: d.score_threshold,
             nms_iou: d.nms_iou,
+            group_nms_iou: d.group_nms_iou,
             labels: self.labels(),
             classes: d.classes.clone(),
             intra_threads: d.threads,
