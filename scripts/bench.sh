@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Vigie's benchmark: what `make bench` runs, from the repository root, after `cargo build --release` and the asset
 # step. Compares, in one run on the same machine, the same model (models/nanodet.onnx) and 1 inference thread:
-#   1. analysed fps on vtest.avi at 5 fps: `vigie analyze` (frames_analysed / timing.pipeline_s) vs the Python peer
-#      scripts/bench/peer.py (OpenCV decode + onnxruntime + supervision ByteTrack)           goal: ratio >= 2.0
-#   2. ms per analysed frame of Vigie's pipeline vs `vigie bench infer` median (session.run alone)  goal: <= 1.10
+#   1. analysed fps on vtest.avi at 5 fps: `vigie analyze` (frames_analysed / timing.pipeline_s; default: one
+#      detector worker per core, 1 intra-op thread each) vs the Python peer scripts/bench/peer.py (OpenCV decode +
+#      onnxruntime + supervision ByteTrack, 1 session, 1 thread)                              goal: ratio >= 2.0
+#      with, for context, Vigie with 1 worker against the same peer, and Vigie's default against the peer given
+#      every core (1 session, nproc intra-op threads)
+#   2. ms per analysed frame of Vigie's pipeline (1 worker) vs `vigie bench infer` median (session.run alone)
+#                                                                                             goal: <= 1.10
 #   3. `vigie bench decode` fps vs `ffmpeg -threads 1 -i CLIP -f null -`, on vtest.avi and on a 720p H.264 clip
 #      made from ../shared/data/video/car-detection.mp4                                         goal: ratio >= 0.9
-# Each measurement runs twice (VIGIE_BENCH_ROUNDS), Vigie and its baseline alternating, and the best is kept.
+# Each measurement runs 3 times (VIGIE_BENCH_ROUNDS), Vigie and its baseline alternating, and the best is kept.
 # Results: a table on stdout, bench-out/benchmarks.json, bench-out/benchmarks.md (for docs/benchmarks.md), and every
 # command's output under bench-out/logs/.
 #
@@ -32,9 +36,4 @@ done
 
 py=$(scripts/bench/setup-venv.sh | tail -n 1)
 mkdir -p bench-out
-if [ "$baselines_only" = 0 ]; then
-  # Vigie loads ONNX Runtime dynamically: point it at the fetched library unless the caller already did.
-  ort_lib=$PWD/.cache/vigie/lib/libonnxruntime.so.1.32.0
-  if [ -z "${ORT_DYLIB_PATH:-}" ] && [ -f "$ort_lib" ]; then export ORT_DYLIB_PATH=$ort_lib; fi
-fi
 exec "$py" scripts/bench/bench.py --vigie "$vigie" "$@"

@@ -3,23 +3,28 @@
 //! The pipeline is a list of stages with bounded queues between them (Frigate's habit):
 //!
 //! ```text
-//! decode thread ──(sampled RGB frames, queue 4)──▶ detect + track (this thread) ──(tracked frames, queue 16)──▶ sink thread
-//!   FFmpeg demux/decode,                              NanoDet via ONNX Runtime,                     per-track accumulation,
-//!   FrameSampler at analysis fps                      ByteTrack                                     SQLite (batched), snapshots
+//! 1 decode (thread)        FFmpeg demux/decode; FrameSampler keeps the analysis rate; RGB for sampled frames only
+//!     │ queue: 2 frames per worker, numbered in decode order
+//! 2 detect (N threads)     one ONNX Runtime session each (1 intra-op thread), all taking from the one queue
+//!     │ queue: 2 results per worker
+//! 3 track (this thread)    reorder buffer → ByteTrack, strictly in frame order
+//!     │ queue: 16 tracked frames
+//! 4 sink (thread)          per-track accumulation and class vote, SQLite (batched), snapshots
 //! ```
 //!
-//! Decoding overlaps inference on the other core, so the loop runs at the detector's speed. Detector and tracker
-//! are deterministic functions of the frames: the same file gives the same tracks every time.
+//! With one worker per core, inference on one frame overlaps inference on the next and decoding fills the gaps.
+//! Detector and tracker are deterministic functions of the frames and the tracker sees frames in order, so the
+//! same file gives the same tracks whatever the number of workers.
 
 use crate::config::{Bases, Config};
 use crate::report::{self, TrackRecord};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::{Duration, Instant};
-use vigie_core::{Error, ErrorKind, Result, RgbFrame, Time90k, TrackId, TrackedObject, err};
+use vigie_core::{Detections, Error, ErrorKind, Result, RgbFrame, Time90k, TrackId, TrackedObject, err};
 use vigie_store::{NewRun, RunFinish, SourceKind, Store, TrackSummary};
 use vigie_video::{DecodeOptions, FrameSampler, VideoFile, VideoInfo};
 use vigie_vision::Detector;
@@ -66,15 +71,14 @@ pub struct Timing {
     /// Of which `session.run` alone.
     pub inference_s: f64,
     pub track_s: f64,
-    /// Time the detect stage waited for a decoded frame (decoding slower than inference).
-    pub wait_decode_s: f64,
+    /// Time the track stage waited for detections (the detectors are the bottleneck when this is close to
+    /// `pipeline_s`).
+    pub wait_detect_s: f64,
+    /// Detector workers (ONNX Runtime sessions) that ran in parallel; `detect_s` and `inference_s` add up all of
+    /// them, so they exceed `pipeline_s` when more than one ran.
+    pub detect_workers: usize,
     /// Writing report.html, snapshots and pictures.
     pub report_s: f64,
-}
-
-enum DecodeMsg {
-    Frame(RgbFrame),
-    End { frames_decoded: u64, corrupt_packets: u64 },
 }
 
 /// One analysed frame, handed to the sink.
@@ -98,13 +102,17 @@ pub fn run(opts: &AnalyzeOptions) -> Result<Summary> {
     vigie_vision::init_runtime(&ort)?;
     let det_cfg = cfg.detector_config(&opts.bases)?;
     let model_name = model_label(&det_cfg.model)?;
-    let mut detector = Detector::new(&det_cfg)?;
+    let workers = cfg.detector_workers();
+    let detectors = (0..workers)
+        .map(|_| Detector::new(&det_cfg))
+        .collect::<Result<Vec<_>>>()?;
+    let class_names: Vec<String> = detectors[0].class_set().labels().to_vec();
     let mut tracker = vigie_track::Tracker::new(cfg.tracker_config());
 
     std::fs::create_dir_all(&opts.out_dir)
         .map_err(|e| Error::wrap(ErrorKind::Io, format!("creating {}", opts.out_dir.display()), e))?;
     let db_path = cfg.storage.database.clone(); // outputs are relative to the current folder
-    if let Some(dir) = db_path.parent() {
+    if let Some(dir) = db_path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::wrap(ErrorKind::Io, format!("creating {}", dir.display()), e))?;
     }
     let mut store = Store::open(&db_path)?;
@@ -121,81 +129,82 @@ pub fn run(opts: &AnalyzeOptions) -> Result<Summary> {
     let pb = progress_bar(opts.progress, &info, cfg.analysis.fps);
     let pipeline_start = Instant::now();
 
-    // Stage 1: decode.
-    let (frame_tx, frame_rx) = sync_channel::<Result<DecodeMsg>>(4);
+    // Stage 1: decode. Frames are numbered in decode order; the detect stage may finish them out of order.
+    let (frame_tx, frame_rx) = sync_channel::<(u64, RgbFrame)>(2 * workers);
     let fps = cfg.analysis.fps;
     let decoder = std::thread::Builder::new()
         .name("decode".into())
         .spawn(move || decode_stage(&mut video, fps, &frame_tx))
         .map_err(|e| Error::wrap(ErrorKind::Internal, "spawning the decode thread", e))?;
 
-    // Stage 3: sink (spawned before stage 2 runs on this thread).
+    // Stage 2: detect, one ONNX Runtime session per worker, all taking from one queue.
+    let frame_rx = Arc::new(Mutex::new(frame_rx));
+    let (det_tx, det_rx) = sync_channel::<Result<Detected>>(2 * workers);
+    let mut worker_handles = Vec::with_capacity(workers);
+    for (i, det) in detectors.into_iter().enumerate() {
+        let rx = frame_rx.clone();
+        let tx = det_tx.clone();
+        let h = std::thread::Builder::new()
+            .name(format!("detect-{i}"))
+            .spawn(move || detect_stage(det, &rx, &tx))
+            .map_err(|e| Error::wrap(ErrorKind::Internal, "spawning a detect thread", e))?;
+        worker_handles.push(h);
+    }
+    drop(frame_rx);
+    drop(det_tx);
+
+    // Stage 4: sink (storage, snapshots), spawned before stage 3 runs on this thread.
     let (sink_tx, sink_rx) = sync_channel::<TrackedFrame>(16);
-    let class_names: Vec<String> = detector.class_set().labels().to_vec();
     let snap_dir = opts.out_dir.join("snapshots");
     let sink = std::thread::Builder::new()
         .name("sink".into())
         .spawn(move || sink_stage(store, run_id, sink_rx, class_names, snap_dir))
         .map_err(|e| Error::wrap(ErrorKind::Internal, "spawning the sink thread", e))?;
 
-    // Stage 2: detect and track, on this thread.
+    // Stage 3: track, on this thread, strictly in frame order (a reorder buffer undoes the workers' interleaving),
+    // so the tracks do not depend on how many workers ran or which finished first.
     let mut timing = Timing::default();
     let mut frames_analysed = 0u64;
-    let mut end_counts = (0u64, 0u64);
-    let mut stage2_err: Option<Error> = None;
+    let mut stage_err: Option<Error> = None;
     let mut last_pts = Time90k(0);
-    loop {
+    let mut pending: BTreeMap<u64, Detected> = BTreeMap::new();
+    let mut next_seq = 0u64;
+    'recv: loop {
         let t_wait = Instant::now();
-        let msg = match frame_rx.recv() {
-            Ok(m) => m,
-            Err(_) => break, // decode thread gone; its join result says why
-        };
-        timing.wait_decode_s += t_wait.elapsed().as_secs_f64();
-        let frame = match msg {
-            Ok(DecodeMsg::Frame(f)) => f,
-            Ok(DecodeMsg::End {
-                frames_decoded,
-                corrupt_packets,
-            }) => {
-                end_counts = (frames_decoded, corrupt_packets);
-                break;
-            }
-            Err(e) => {
-                stage2_err = Some(e);
-                break;
-            }
-        };
-        let t0 = Instant::now();
-        let dets = match detector.detect(&frame) {
+        let Ok(msg) = det_rx.recv() else { break }; // every worker is done
+        timing.wait_detect_s += t_wait.elapsed().as_secs_f64();
+        let d = match msg {
             Ok(d) => d,
             Err(e) => {
-                stage2_err = Some(e.context(format!("detecting in frame {}", frame.index)));
+                stage_err = Some(e);
                 break;
             }
         };
-        timing.detect_s += t0.elapsed().as_secs_f64();
-        timing.inference_s += detector.last_inference().as_secs_f64();
-        let t1 = Instant::now();
-        let objects = tracker.update(&dets, frame.pts);
-        let ended = tracker.take_ended();
-        timing.track_s += t1.elapsed().as_secs_f64();
-        frames_analysed += 1;
-        last_pts = frame.pts;
-        pb.set_position(frame.pts.as_secs_f64().round() as u64);
-        if sink_tx
-            .send(TrackedFrame {
-                frame: Arc::new(frame),
+        pending.insert(d.seq, d);
+        while let Some(d) = pending.remove(&next_seq) {
+            next_seq += 1;
+            timing.detect_s += d.detect_s;
+            timing.inference_s += d.inference_s;
+            let t1 = Instant::now();
+            let objects = tracker.update(&d.dets, d.frame.pts);
+            let ended = tracker.take_ended();
+            timing.track_s += t1.elapsed().as_secs_f64();
+            frames_analysed += 1;
+            last_pts = d.frame.pts;
+            pb.set_position(d.frame.pts.as_secs_f64().round() as u64);
+            let tf = TrackedFrame {
+                frame: Arc::new(d.frame),
                 objects,
                 ended,
-            })
-            .is_err()
-        {
-            break; // sink failed; its join result says why
+            };
+            if sink_tx.send(tf).is_err() {
+                break 'recv; // the sink failed; its join result says why
+            }
         }
     }
-    drop(frame_rx); // unblocks the decoder if we stopped early
+    drop(det_rx); // unblocks the workers, and through them the decoder, if we stopped early
     let ended = tracker.finish();
-    if stage2_err.is_none() && !ended.is_empty() {
+    if stage_err.is_none() && !ended.is_empty() {
         let _ = sink_tx.send(TrackedFrame {
             frame: Arc::new(RgbFrame {
                 width: 0,
@@ -212,16 +221,19 @@ pub fn run(opts: &AnalyzeOptions) -> Result<Summary> {
     let decode_result = decoder
         .join()
         .map_err(|_| err!(Internal, "the decode thread panicked"))?;
+    for h in worker_handles {
+        h.join().map_err(|_| err!(Internal, "a detect thread panicked"))?;
+    }
     let sink_result = sink.join().map_err(|_| err!(Internal, "the sink thread panicked"))?;
     pb.finish_and_clear();
-    if let Some(e) = stage2_err {
+    if let Some(e) = stage_err {
         return Err(e);
     }
-    decode_result?;
+    let (frames_decoded, corrupt_packets) = decode_result?;
     let (mut store, records, timeline, background) = sink_result?;
     timing.pipeline_s = pipeline_start.elapsed().as_secs_f64();
+    timing.detect_workers = workers;
 
-    let (frames_decoded, corrupt_packets) = end_counts;
     store.finish_run(
         run_id,
         &RunFinish {
@@ -264,26 +276,50 @@ pub fn run(opts: &AnalyzeOptions) -> Result<Summary> {
     Ok(summary)
 }
 
-fn decode_stage(video: &mut VideoFile, fps: f64, tx: &SyncSender<Result<DecodeMsg>>) -> Result<()> {
+/// Decodes and samples; returns (frames decoded, corrupt packets skipped) or the error that stopped decoding.
+fn decode_stage(video: &mut VideoFile, fps: f64, tx: &SyncSender<(u64, RgbFrame)>) -> Result<(u64, u64)> {
     let mut sampler = FrameSampler::new(fps);
+    let mut seq = 0u64;
+    while let Some(f) = video.next_sampled(&mut sampler)? {
+        if tx.send((seq, f)).is_err() {
+            break; // a later stage stopped; it reports why
+        }
+        seq += 1;
+    }
+    Ok((video.frames_decoded(), video.corrupt_packets()))
+}
+
+/// One frame with its detections, from a detect worker.
+struct Detected {
+    seq: u64,
+    frame: RgbFrame,
+    dets: Detections,
+    detect_s: f64,
+    inference_s: f64,
+}
+
+fn detect_stage(mut det: Detector, rx: &Mutex<Receiver<(u64, RgbFrame)>>, tx: &SyncSender<Result<Detected>>) {
     loop {
-        match video.next_sampled(&mut sampler) {
-            Ok(Some(f)) => {
-                if tx.send(Ok(DecodeMsg::Frame(f))).is_err() {
-                    return Ok(()); // the detect stage stopped; it reports why
-                }
-            }
-            Ok(None) => {
-                let _ = tx.send(Ok(DecodeMsg::End {
-                    frames_decoded: video.frames_decoded(),
-                    corrupt_packets: video.corrupt_packets(),
-                }));
-                return Ok(());
-            }
-            Err(e) => {
-                let _ = tx.send(Err(e));
-                return Ok(());
-            }
+        // Hold the lock only to take a frame, never while detecting.
+        let next = match rx.lock() {
+            Ok(guard) => guard.recv(),
+            Err(_) => return, // another worker panicked holding the lock; its join reports it
+        };
+        let Ok((seq, frame)) = next else { return }; // decoding is over
+        let t0 = Instant::now();
+        let msg = det
+            .detect(&frame)
+            .map(|dets| Detected {
+                seq,
+                dets,
+                detect_s: t0.elapsed().as_secs_f64(),
+                inference_s: det.last_inference().as_secs_f64(),
+                frame,
+            })
+            .map_err(|e| e.context(format!("detecting objects in analysed frame {seq}")));
+        let failed = msg.is_err();
+        if tx.send(msg).is_err() || failed {
+            return;
         }
     }
 }

@@ -74,6 +74,8 @@ pub struct DetectorSection {
     pub labels: Option<Vec<String>>,
     /// ONNX Runtime intra-op threads per detector. Default 1 (best throughput on a shared 2-core machine).
     pub threads: usize,
+    /// Detector workers (sessions) running in parallel on successive frames; 0 = one per CPU core. Default 0.
+    pub workers: usize,
 }
 
 impl Default for DetectorSection {
@@ -89,6 +91,7 @@ impl Default for DetectorSection {
             classes: vigie_core::class::DEFAULT_KEPT.iter().map(|s| s.to_string()).collect(),
             labels: None,
             threads: 1,
+            workers: 0,
         }
     }
 }
@@ -238,6 +241,14 @@ impl Config {
         match &self.detector.labels {
             Some(l) => l.clone(),
             None => vigie_core::COCO80.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    /// Detector workers to run: `detector.workers`, or one per CPU core when 0 (at most 16).
+    pub fn detector_workers(&self) -> usize {
+        match self.detector.workers {
+            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(16),
+            n => n,
         }
     }
 

@@ -40,9 +40,12 @@ enum Cmd {
         /// Frames analysed per second of video (0 = every frame). Overrides analysis.fps.
         #[arg(long)]
         fps: Option<f64>,
-        /// Inference threads. Overrides detector.threads.
+        /// ONNX Runtime threads per detector worker. Overrides detector.threads.
         #[arg(long)]
         threads: Option<usize>,
+        /// Detector workers in parallel (0 = one per core). Overrides detector.workers.
+        #[arg(long)]
+        workers: Option<usize>,
         /// SQLite database. Overrides storage.database.
         #[arg(long)]
         db: Option<PathBuf>,
@@ -84,6 +87,7 @@ fn run(cli: Cli) -> Result<()> {
             out,
             fps,
             threads,
+            workers,
             db,
         } => {
             let mut cfg = load_config(config.as_deref())?;
@@ -92,6 +96,9 @@ fn run(cli: Cli) -> Result<()> {
             }
             if let Some(t) = threads {
                 cfg.detector.threads = t;
+            }
+            if let Some(w) = workers {
+                cfg.detector.workers = w;
             }
             if let Some(d) = db {
                 cfg.storage.database = d;
