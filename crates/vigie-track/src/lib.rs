@@ -53,6 +53,6 @@ mod assoc;
 mod kalman;
 mod tracker;
 
-pub use vigie_core::class::{ClassGroup, class_group};
 pub use kalman::MotionConfig;
 pub use tracker::{Tracker, TrackerConfig};
+pub use vigie_core::class::{ClassGroup, class_group};

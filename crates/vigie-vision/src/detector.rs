@@ -211,7 +211,11 @@ impl Detector {
             bail!(Config, "NMS IoU {} is not within 0..1 (0 excluded)", cfg.nms_iou);
         }
         if !(cfg.group_nms_iou > 0.0 && cfg.group_nms_iou <= 1.0) {
-            bail!(Config, "group NMS IoU {} is not within 0..1 (0 excluded)", cfg.group_nms_iou);
+            bail!(
+                Config,
+                "group NMS IoU {} is not within 0..1 (0 excluded)",
+                cfg.group_nms_iou
+            );
         }
         let classes = ClassSet::new(&cfg.labels, &cfg.classes)?;
         let kept: Vec<usize> = classes.kept().map(|c| c.0 as usize).collect();

@@ -21,8 +21,8 @@ use crate::report::{self, TrackRecord};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use vigie_core::{Detections, Error, ErrorKind, Result, RgbFrame, Time90k, TrackId, TrackedObject, err};
 use vigie_store::{NewRun, RunFinish, SourceKind, Store, TrackSummary};
@@ -98,7 +98,9 @@ pub fn run(opts: &AnalyzeOptions) -> Result<Summary> {
     let mut video = VideoFile::open(&opts.video, &decode_opts)?;
     let info = video.info().clone();
 
-    let ort = opts.bases.resolve_existing(&cfg.runtime.onnxruntime, "runtime.onnxruntime")?;
+    let ort = opts
+        .bases
+        .resolve_existing(&cfg.runtime.onnxruntime, "runtime.onnxruntime")?;
     vigie_vision::init_runtime(&ort)?;
     let det_cfg = cfg.detector_config(&opts.bases)?;
     let model_name = model_label(&det_cfg.model)?;
@@ -113,7 +115,8 @@ pub fn run(opts: &AnalyzeOptions) -> Result<Summary> {
         .map_err(|e| Error::wrap(ErrorKind::Io, format!("creating {}", opts.out_dir.display()), e))?;
     let db_path = cfg.storage.database.clone(); // outputs are relative to the current folder
     if let Some(dir) = db_path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| Error::wrap(ErrorKind::Io, format!("creating {}", dir.display()), e))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::wrap(ErrorKind::Io, format!("creating {}", dir.display()), e))?;
     }
     let mut store = Store::open(&db_path)?;
     let run_id = store.begin_run(&NewRun {
@@ -248,9 +251,7 @@ pub fn run(opts: &AnalyzeOptions) -> Result<Summary> {
     for r in &records {
         *tracks.entry(r.class.clone()).or_default() += 1;
     }
-    let duration_s = info
-        .duration_s
-        .unwrap_or_else(|| last_pts.as_secs_f64());
+    let duration_s = info.duration_s.unwrap_or_else(|| last_pts.as_secs_f64());
     let mut summary = Summary {
         video: opts.video.display().to_string(),
         codec: info.codec.clone(),
@@ -410,7 +411,10 @@ fn sink_stage(
 }
 
 fn label(labels: &[String], c: vigie_core::ClassId) -> String {
-    labels.get(c.0 as usize).cloned().unwrap_or_else(|| format!("class{}", c.0))
+    labels
+        .get(c.0 as usize)
+        .cloned()
+        .unwrap_or_else(|| format!("class{}", c.0))
 }
 
 fn progress_bar(enabled: bool, info: &VideoInfo, fps: f64) -> ProgressBar {
@@ -423,8 +427,19 @@ fn progress_bar(enabled: bool, info: &VideoInfo, fps: f64) -> ProgressBar {
     if let Ok(style) = ProgressStyle::with_template(template) {
         pb.set_style(style.progress_chars("=> "));
     }
-    let name = info.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    pb.set_message(format!("{name} at {}", if fps > 0.0 { format!("{fps} fps") } else { "every frame".into() }));
+    let name = info
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    pb.set_message(format!(
+        "{name} at {}",
+        if fps > 0.0 {
+            format!("{fps} fps")
+        } else {
+            "every frame".into()
+        }
+    ));
     pb.enable_steady_tick(Duration::from_millis(200));
     pb
 }
@@ -432,10 +447,14 @@ fn progress_bar(enabled: bool, info: &VideoInfo, fps: f64) -> ProgressBar {
 /// `nanodet.onnx (sha256 f73878ad…)`: names the model exactly in the database.
 fn model_label(path: &Path) -> Result<String> {
     use sha2::Digest;
-    let bytes = std::fs::read(path).map_err(|e| Error::wrap(ErrorKind::Model, format!("reading {}", path.display()), e))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| Error::wrap(ErrorKind::Model, format!("reading {}", path.display()), e))?;
     let digest = sha2::Sha256::digest(&bytes);
     let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     Ok(format!("{name} (sha256 {hex}…)"))
 }
 

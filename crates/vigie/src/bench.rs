@@ -59,7 +59,11 @@ pub fn run(cmd: BenchCmd) -> Result<()> {
             }
             let f = picked.ok_or_else(|| err!(InvalidData, "{}: no frame decoded", video.display()))?;
             det.detect(&f)?; // pre-processes the frame (and warms the session up)
-            let mut ms: Vec<f64> = det.bench_inference(iters)?.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
+            let mut ms: Vec<f64> = det
+                .bench_inference(iters)?
+                .iter()
+                .map(|d| d.as_secs_f64() * 1000.0)
+                .collect();
             ms.sort_by(f64::total_cmp);
             let mean = ms.iter().sum::<f64>() / ms.len().max(1) as f64;
             let median = ms.get(ms.len() / 2).copied().unwrap_or(0.0);

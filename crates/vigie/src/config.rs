@@ -196,14 +196,22 @@ impl Config {
     pub fn validate(&self) -> Result<()> {
         let d = &self.detector;
         if !(0.0..=1.0).contains(&d.score_threshold) {
-            return Err(err!(Config, "detector.score_threshold must be in 0..1, got {}", d.score_threshold));
+            return Err(err!(
+                Config,
+                "detector.score_threshold must be in 0..1, got {}",
+                d.score_threshold
+            ));
         }
         for (name, v) in [("nms_iou", d.nms_iou), ("group_nms_iou", d.group_nms_iou)] {
             if !(v > 0.0 && v <= 1.0) {
                 return Err(err!(Config, "detector.{name} must be in (0, 1], got {v}"));
             }
         }
-        if d.input_width == 0 || d.input_height == 0 || d.input_width % 32 != 0 || d.input_height % 32 != 0 {
+        if d.input_width == 0
+            || d.input_height == 0
+            || !d.input_width.is_multiple_of(32)
+            || !d.input_height.is_multiple_of(32)
+        {
             return Err(err!(
                 Config,
                 "detector.input_width and input_height must be positive multiples of 32, got {}x{}",
@@ -231,7 +239,10 @@ impl Config {
         }
         let a = &self.analysis;
         if !(a.fps >= 0.0 && a.fps.is_finite()) {
-            return Err(err!(Config, "analysis.fps must be a finite number >= 0 (0 = every frame)"));
+            return Err(err!(
+                Config,
+                "analysis.fps must be a finite number >= 0 (0 = every frame)"
+            ));
         }
         Ok(())
     }
@@ -247,7 +258,10 @@ impl Config {
     /// Detector workers to run: `detector.workers`, or one per CPU core when 0 (at most 16).
     pub fn detector_workers(&self) -> usize {
         match self.detector.workers {
-            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(16),
+            0 => std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+                .min(16),
             n => n,
         }
     }
@@ -294,16 +308,22 @@ impl Bases {
     pub fn new(config_file: Option<&Path>) -> Bases {
         let mut v = Vec::new();
         if let Some(dir) = config_file.and_then(Path::parent) {
-            v.push(if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir.to_path_buf() });
+            v.push(if dir.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                dir.to_path_buf()
+            });
         }
         if let Ok(cwd) = std::env::current_dir() {
             v.push(cwd);
         }
         // target/{debug,release}/vigie → the repository root.
-        if let Some(root) = std::env::current_exe()
-            .ok()
-            .and_then(|exe| exe.parent().and_then(Path::parent).and_then(Path::parent).map(Path::to_path_buf))
-        {
+        if let Some(root) = std::env::current_exe().ok().and_then(|exe| {
+            exe.parent()
+                .and_then(Path::parent)
+                .and_then(Path::parent)
+                .map(Path::to_path_buf)
+        }) {
             v.push(root);
         }
         v.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."));
@@ -329,7 +349,11 @@ impl Bases {
             NotFound,
             "{setting}: {} not found (looked in {}); run `make assets`",
             p.display(),
-            self.0.iter().map(|b| b.display().to_string()).collect::<Vec<_>>().join(", ")
+            self.0
+                .iter()
+                .map(|b| b.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
     }
 }

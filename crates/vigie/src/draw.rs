@@ -71,7 +71,11 @@ impl Drawer {
         if let Some(font) = &self.font {
             let scale = PxScale::from(14.0);
             let (tw, th) = text_size(scale, font, label);
-            let ty = if b.y1 as i32 >= th as i32 + 4 { b.y1 as i32 - th as i32 - 4 } else { b.y2 as i32 };
+            let ty = if b.y1 as i32 >= th as i32 + 4 {
+                b.y1 as i32 - th as i32 - 4
+            } else {
+                b.y2 as i32
+            };
             draw_filled_rect_mut(img, Rect::at(b.x1 as i32 - 1, ty).of_size(tw + 6, th + 4), Rgb(color));
             draw_text_mut(img, Rgb([0, 0, 0]), b.x1 as i32 + 2, ty + 1, scale, font, label);
         }
@@ -103,7 +107,15 @@ impl Drawer {
                 draw_line_segment_mut(&mut img, (x0 + 1.0, y0), (x1 + 1.0, y1), color);
             }
             if let (Some(font), Some(&(_, x, y))) = (&self.font, r.path.last()) {
-                draw_text_mut(&mut img, color, x as i32 + 3, y as i32 - 6, PxScale::from(12.0), font, &r.track_id.to_string());
+                draw_text_mut(
+                    &mut img,
+                    color,
+                    x as i32 + 3,
+                    y as i32 - 6,
+                    PxScale::from(12.0),
+                    font,
+                    &r.track_id.to_string(),
+                );
             }
         }
         // Legend.
@@ -115,7 +127,15 @@ impl Drawer {
                 let y = 8 + 18 * i as i32;
                 draw_filled_rect_mut(&mut img, Rect::at(8, y).of_size(12, 12), Rgb(class_color(c)));
                 let n = tracks.iter().filter(|r| r.class == *c).count();
-                draw_text_mut(&mut img, Rgb([255, 255, 255]), 26, y - 1, PxScale::from(14.0), font, &format!("{c} ({n})"));
+                draw_text_mut(
+                    &mut img,
+                    Rgb([255, 255, 255]),
+                    26,
+                    y - 1,
+                    PxScale::from(14.0),
+                    font,
+                    &format!("{c} ({n})"),
+                );
             }
         }
         img.save(path)

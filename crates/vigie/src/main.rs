@@ -105,7 +105,10 @@ fn run(cli: Cli) -> Result<()> {
             }
             cfg.validate().map_err(|e| e.context("command-line options"))?;
             let out_dir = out.unwrap_or_else(|| {
-                let name = video.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "video".into());
+                let name = video
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "video".into());
                 PathBuf::from("vigie-out").join(name)
             });
             let opts = analyze::AnalyzeOptions {
@@ -124,7 +127,11 @@ fn run(cli: Cli) -> Result<()> {
                 s.frames_decoded,
                 s.wall_s,
                 s.frames_analysed as f64 / s.timing.pipeline_s.max(1e-9),
-                if counts.is_empty() { "none".into() } else { counts.join(", ") },
+                if counts.is_empty() {
+                    "none".into()
+                } else {
+                    counts.join(", ")
+                },
                 out_dir.join("report.html").display()
             );
             Ok(())
@@ -153,4 +160,3 @@ fn load_config(path: Option<&std::path::Path>) -> Result<config::Config> {
         None => Ok(config::Config::default()),
     }
 }
-

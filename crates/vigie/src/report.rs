@@ -143,10 +143,17 @@ pub fn write_outputs(
             path: r
                 .path
                 .iter()
-                .map(|(t, x, y)| [secs(*t), (*x as f64 * 10.0).round() / 10.0, (*y as f64 * 10.0).round() / 10.0])
+                .map(|(t, x, y)| {
+                    [
+                        secs(*t),
+                        (*x as f64 * 10.0).round() / 10.0,
+                        (*y as f64 * 10.0).round() / 10.0,
+                    ]
+                })
                 .collect(),
         };
-        serde_json::to_writer(&mut jsonl, &line).map_err(|e| Error::wrap(ErrorKind::Internal, "serialising a track", e))?;
+        serde_json::to_writer(&mut jsonl, &line)
+            .map_err(|e| Error::wrap(ErrorKind::Internal, "serialising a track", e))?;
         jsonl.push(b'\n');
     }
     write_atomic(&out.join("tracks.jsonl"), &jsonl)?;
@@ -171,7 +178,10 @@ fn round3(v: f32) -> f32 {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// A self-contained HTML page (inline SVG and CSS, pictures by relative path): opens from disk, no network.
@@ -195,7 +205,11 @@ figure{{margin:0;width:280px}} figure img{{width:280px}} figcaption{{font-size:.
         dur = s.duration_s,
         dec = s.frames_decoded,
         ana = s.frames_analysed,
-        fps = if s.analysis_fps > 0.0 { format!("{} fps", s.analysis_fps) } else { "every frame".into() },
+        fps = if s.analysis_fps > 0.0 {
+            format!("{} fps", s.analysis_fps)
+        } else {
+            "every frame".into()
+        },
         wall = s.wall_s,
         pipe = s.timing.pipeline_s,
         inf = s.timing.inference_s,
@@ -266,9 +280,19 @@ fn counts_svg(timeline: &[TimelinePoint]) -> String {
     );
     for i in 0..=4 {
         let c = (c_max * i as f64 / 4.0).round();
-        let _ = write!(s, r#"<text x="{}" y="{}" text-anchor="end">{c}</text>"#, ml - 4.0, y(c) + 4.0);
+        let _ = write!(
+            s,
+            r#"<text x="{}" y="{}" text-anchor="end">{c}</text>"#,
+            ml - 4.0,
+            y(c) + 4.0
+        );
         let t = t_max * i as f64 / 4.0;
-        let _ = write!(s, r#"<text x="{}" y="{}" text-anchor="middle">{t:.0} s</text>"#, x(t), h - mb + 16.0);
+        let _ = write!(
+            s,
+            r#"<text x="{}" y="{}" text-anchor="middle">{t:.0} s</text>"#,
+            x(t),
+            h - mb + 16.0
+        );
     }
     for (k, class) in classes.iter().enumerate() {
         let color = crate::draw::class_color_hex(class);

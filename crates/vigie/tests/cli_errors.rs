@@ -16,7 +16,10 @@ fn assert_clean_failure(o: &std::process::Output, code: i32, needle: &str) {
 #[test]
 fn missing_file() {
     let d = temp_dir("missing");
-    let o = vigie(&["analyze", "/nonexistent/clip.mp4", "--out", d.to_str().unwrap()], &repo_root());
+    let o = vigie(
+        &["analyze", "/nonexistent/clip.mp4", "--out", d.to_str().unwrap()],
+        &repo_root(),
+    );
     assert_clean_failure(&o, 66, "/nonexistent/clip.mp4");
 }
 
@@ -25,7 +28,10 @@ fn not_a_video() {
     let d = temp_dir("notvideo");
     let f = d.join("notes.mp4");
     std::fs::write(&f, "this is a text file, not a video\n".repeat(50)).unwrap();
-    let o = vigie(&["analyze", f.to_str().unwrap(), "--out", d.join("o").to_str().unwrap()], &repo_root());
+    let o = vigie(
+        &["analyze", f.to_str().unwrap(), "--out", d.join("o").to_str().unwrap()],
+        &repo_root(),
+    );
     assert_clean_failure(&o, 65, "notes.mp4");
 }
 
@@ -34,11 +40,22 @@ fn truncated_video() {
     let d = temp_dir("trunc");
     let full = d.join("full.mp4");
     // Real footage, moov atom at the end (FFmpeg's default): cutting the file loses the index.
-    ffmpeg(&["-i", shared_video("car-detection.mp4").to_str().unwrap(), "-t", "4", "-c", "copy", full.to_str().unwrap()]);
+    ffmpeg(&[
+        "-i",
+        shared_video("car-detection.mp4").to_str().unwrap(),
+        "-t",
+        "4",
+        "-c",
+        "copy",
+        full.to_str().unwrap(),
+    ]);
     let bytes = std::fs::read(&full).unwrap();
     let cut = d.join("cut.mp4");
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
-    let o = vigie(&["analyze", cut.to_str().unwrap(), "--out", d.join("o").to_str().unwrap()], &repo_root());
+    let o = vigie(
+        &["analyze", cut.to_str().unwrap(), "--out", d.join("o").to_str().unwrap()],
+        &repo_root(),
+    );
     assert_clean_failure(&o, 65, "cut.mp4");
 }
 
@@ -48,7 +65,14 @@ fn unknown_config_key() {
     let cfg = d.join("bad.toml");
     std::fs::write(&cfg, "[detector]\nscore_treshold = 0.3\n").unwrap();
     let o = vigie(
-        &["analyze", vtest().to_str().unwrap(), "--config", cfg.to_str().unwrap(), "--out", d.join("o").to_str().unwrap()],
+        &[
+            "analyze",
+            vtest().to_str().unwrap(),
+            "--config",
+            cfg.to_str().unwrap(),
+            "--out",
+            d.join("o").to_str().unwrap(),
+        ],
         &repo_root(),
     );
     assert_clean_failure(&o, 78, "score_treshold");

@@ -11,7 +11,11 @@ pub fn repo_root() -> PathBuf {
 /// Real footage shared with the project (`../shared/data/video/`), never copied into the repository.
 pub fn shared_video(name: &str) -> PathBuf {
     let p = repo_root().join("../shared/data/video").join(name);
-    assert!(p.exists(), "missing real footage {} (the shared data folder)", p.display());
+    assert!(
+        p.exists(),
+        "missing real footage {} (the shared data folder)",
+        p.display()
+    );
     p
 }
 

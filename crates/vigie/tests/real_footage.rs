@@ -44,8 +44,16 @@ fn vtest_tracks_match_what_a_person_sees() {
     // more ids (the Python peer with supervision's ByteTrack gives about 100) with short lives.
     let people = class_tracks(&tracks, "person");
     assert!((20..=36).contains(&people.len()), "person tracks: {}", people.len());
-    let long: Vec<_> = people.iter().filter(|t| f(&t["last_s"]) - f(&t["first_s"]) >= 5.0).collect();
-    assert!(long.len() >= 18, "most people are followed for at least 5 s: {} of {}", long.len(), people.len());
+    let long: Vec<_> = people
+        .iter()
+        .filter(|t| f(&t["last_s"]) - f(&t["first_s"]) >= 5.0)
+        .collect();
+    assert!(
+        long.len() >= 18,
+        "most people are followed for at least 5 s: {} of {}",
+        long.len(),
+        people.len()
+    );
     let mean_s: f64 =
         people.iter().map(|t| f(&t["last_s"]) - f(&t["first_s"])).sum::<f64>() / people.len().max(1) as f64;
     assert!(mean_s >= 12.0, "mean person track length {mean_s:.1} s");
@@ -79,15 +87,29 @@ fn one_by_one_gives_one_track_per_visitor() {
     let (summary, tracks) = analyze(&shared_video("one-by-one-person-detection.mp4"), &out, &[]);
     assert_eq!(summary["frames_analysed"], 697);
     let people = class_tracks(&tracks, "person");
-    assert!((6..=7).contains(&people.len()), "six visitors, got {} person tracks: {people:?}", people.len());
-    for (from, to) in [(10.0, 15.0), (25.0, 40.0), (55.0, 65.0), (75.0, 80.0), (95.0, 115.0), (125.0, 130.0)] {
+    assert!(
+        (6..=7).contains(&people.len()),
+        "six visitors, got {} person tracks: {people:?}",
+        people.len()
+    );
+    for (from, to) in [
+        (10.0, 15.0),
+        (25.0, 40.0),
+        (55.0, 65.0),
+        (75.0, 80.0),
+        (95.0, 115.0),
+        (125.0, 130.0),
+    ] {
         let covering = people
             .iter()
             .filter(|t| f(&t["first_s"]) <= from + 2.0 && f(&t["last_s"]) >= to - 2.0)
             .count();
         assert_eq!(covering, 1, "the visitor of {from}-{to} s is one track: {people:?}");
     }
-    assert!(tracks.iter().all(|t| t["class"] == "person"), "nothing but people in this clip");
+    assert!(
+        tracks.iter().all(|t| t["class"] == "person"),
+        "nothing but people in this clip"
+    );
 }
 
 /// The same clip gives the same tracks, byte for byte, whether one detector worker runs or several (the tracker
@@ -110,17 +132,45 @@ fn h265_and_gif_every_frame() {
     let d = temp_dir("codecs");
     let src = vtest();
     let hevc = d.join("walk-h265.mp4");
-    ffmpeg(&["-ss", "10", "-t", "3", "-i", src.to_str().unwrap(), "-c:v", "libx265", "-x265-params", "log-level=error", hevc.to_str().unwrap()]);
+    ffmpeg(&[
+        "-ss",
+        "10",
+        "-t",
+        "3",
+        "-i",
+        src.to_str().unwrap(),
+        "-c:v",
+        "libx265",
+        "-x265-params",
+        "log-level=error",
+        hevc.to_str().unwrap(),
+    ]);
     let gif = d.join("walk.gif");
-    ffmpeg(&["-ss", "10", "-t", "3", "-i", src.to_str().unwrap(), gif.to_str().unwrap()]);
+    ffmpeg(&[
+        "-ss",
+        "10",
+        "-t",
+        "3",
+        "-i",
+        src.to_str().unwrap(),
+        gif.to_str().unwrap(),
+    ]);
     for clip in [hevc, gif] {
         let out = d.join(format!("out-{}", clip.extension().unwrap().to_string_lossy()));
         let (summary, tracks) = analyze(&clip, &out, &["--fps", "0"]);
         let decoded = summary["frames_decoded"].as_u64().unwrap();
         assert!((29..=31).contains(&decoded), "{}: {summary}", clip.display());
-        assert_eq!(summary["frames_analysed"].as_u64(), Some(decoded), "--fps 0 analyses every frame");
+        assert_eq!(
+            summary["frames_analysed"].as_u64(),
+            Some(decoded),
+            "--fps 0 analyses every frame"
+        );
         let people = class_tracks(&tracks, "person").len();
-        assert!(people >= 4, "{}: pedestrians in view at 10-13 s, got {people}", clip.display());
+        assert!(
+            people >= 4,
+            "{}: pedestrians in view at 10-13 s, got {people}",
+            clip.display()
+        );
     }
 }
 
