@@ -128,3 +128,181 @@ mod tests {
         }
     }
 }
+
+/// A simple polygon (no self-intersection assumed), vertices in order, in the same coordinates as the points
+/// tested against it.
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+pub struct Polygon {
+    pub points: Vec<Point>,
+}
+
+impl Polygon {
+    pub fn new(points: Vec<Point>) -> Self {
+        Polygon { points }
+    }
+
+    /// Scales normalised coordinates (0..1) to pixels of a `w` × `h` frame.
+    pub fn scaled(&self, w: f32, h: f32) -> Polygon {
+        Polygon {
+            points: self.points.iter().map(|p| Point { x: p.x * w, y: p.y * h }).collect(),
+        }
+    }
+
+    /// Even-odd rule; a point exactly on an edge may fall either side (callers add hysteresis where it matters).
+    pub fn contains(&self, p: Point) -> bool {
+        let pts = &self.points;
+        if pts.len() < 3 {
+            return false;
+        }
+        let mut inside = false;
+        let mut j = pts.len() - 1;
+        for i in 0..pts.len() {
+            let (a, b) = (pts[i], pts[j]);
+            if (a.y > p.y) != (b.y > p.y) {
+                let x = (b.x - a.x) * (p.y - a.y) / (b.y - a.y) + a.x;
+                if p.x < x {
+                    inside = !inside;
+                }
+            }
+            j = i;
+        }
+        inside
+    }
+
+    /// Area (shoelace formula), always positive.
+    pub fn area(&self) -> f32 {
+        let pts = &self.points;
+        if pts.len() < 3 {
+            return 0.0;
+        }
+        let mut s = 0.0f64;
+        for i in 0..pts.len() {
+            let (a, b) = (pts[i], pts[(i + 1) % pts.len()]);
+            s += a.x as f64 * b.y as f64 - b.x as f64 * a.y as f64;
+        }
+        (s.abs() / 2.0) as f32
+    }
+
+    /// Distance from `p` to the nearest edge (0 for a degenerate polygon).
+    pub fn distance_to_edge(&self, p: Point) -> f32 {
+        let pts = &self.points;
+        if pts.is_empty() {
+            return 0.0;
+        }
+        (0..pts.len())
+            .map(|i| Segment::new(pts[i], pts[(i + 1) % pts.len()]).distance(p))
+            .fold(f32::INFINITY, f32::min)
+    }
+}
+
+/// A directed segment from `a` to `b`.
+#[derive(Clone, Copy, Debug, PartialEq, Default, Serialize, Deserialize)]
+pub struct Segment {
+    pub a: Point,
+    pub b: Point,
+}
+
+impl Segment {
+    pub fn new(a: Point, b: Point) -> Self {
+        Segment { a, b }
+    }
+
+    pub fn length(&self) -> f32 {
+        ((self.b.x - self.a.x).powi(2) + (self.b.y - self.a.y).powi(2)).sqrt()
+    }
+
+    /// Signed distance of `p` from the infinite line through the segment: positive on the left of `a → b` in image
+    /// coordinates (y down), i.e. on the side the clockwise normal points away from.
+    pub fn side(&self, p: Point) -> f32 {
+        let len = self.length();
+        if len == 0.0 {
+            return 0.0;
+        }
+        ((self.b.x - self.a.x) * (p.y - self.a.y) - (self.b.y - self.a.y) * (p.x - self.a.x)) / len
+    }
+
+    /// Position of the projection of `p` along the segment: 0 at `a`, 1 at `b`.
+    pub fn projection(&self, p: Point) -> f32 {
+        let (dx, dy) = (self.b.x - self.a.x, self.b.y - self.a.y);
+        let l2 = dx * dx + dy * dy;
+        if l2 == 0.0 {
+            return 0.0;
+        }
+        ((p.x - self.a.x) * dx + (p.y - self.a.y) * dy) / l2
+    }
+
+    /// Euclidean distance from `p` to the segment.
+    pub fn distance(&self, p: Point) -> f32 {
+        let t = self.projection(p).clamp(0.0, 1.0);
+        let q = Point {
+            x: self.a.x + t * (self.b.x - self.a.x),
+            y: self.a.y + t * (self.b.y - self.a.y),
+        };
+        ((p.x - q.x).powi(2) + (p.y - q.y).powi(2)).sqrt()
+    }
+}
+
+impl Point {
+    pub fn new(x: f32, y: f32) -> Self {
+        Point { x, y }
+    }
+
+    pub fn distance(&self, o: Point) -> f32 {
+        ((self.x - o.x).powi(2) + (self.y - o.y).powi(2)).sqrt()
+    }
+}
+
+#[cfg(test)]
+mod polygon_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn square() -> Polygon {
+        Polygon::new(vec![Point::new(0.0, 0.0), Point::new(10.0, 0.0), Point::new(10.0, 10.0), Point::new(0.0, 10.0)])
+    }
+
+    #[test]
+    fn square_contains_and_area() {
+        let s = square();
+        assert!(s.contains(Point::new(5.0, 5.0)));
+        assert!(!s.contains(Point::new(15.0, 5.0)));
+        assert!(!s.contains(Point::new(-0.1, 5.0)));
+        assert_eq!(s.area(), 100.0);
+        assert_eq!(s.distance_to_edge(Point::new(5.0, 2.0)), 2.0);
+    }
+
+    #[test]
+    fn concave_polygon() {
+        // A "U": the notch is outside.
+        let u = Polygon::new(vec![
+            Point::new(0.0, 0.0),
+            Point::new(3.0, 0.0),
+            Point::new(3.0, 3.0),
+            Point::new(2.0, 3.0),
+            Point::new(2.0, 1.0),
+            Point::new(1.0, 1.0),
+            Point::new(1.0, 3.0),
+            Point::new(0.0, 3.0),
+        ]);
+        assert!(u.contains(Point::new(0.5, 2.0)));
+        assert!(!u.contains(Point::new(1.5, 2.0)));
+        assert!(u.contains(Point::new(1.5, 0.5)));
+    }
+
+    #[test]
+    fn segment_side_and_projection() {
+        let s = Segment::new(Point::new(0.0, 0.0), Point::new(10.0, 0.0));
+        assert!(s.side(Point::new(5.0, 3.0)) > 0.0); // below the line in image coordinates
+        assert!(s.side(Point::new(5.0, -3.0)) < 0.0);
+        assert_eq!(s.projection(Point::new(5.0, 7.0)), 0.5);
+    }
+
+    proptest! {
+        #[test]
+        fn scaled_square_contains_scaled_points(x in 0.01f32..0.99, y in 0.01f32..0.99, w in 10f32..2000.0, h in 10f32..2000.0) {
+            let unit = Polygon::new(vec![Point::new(0.0, 0.0), Point::new(1.0, 0.0), Point::new(1.0, 1.0), Point::new(0.0, 1.0)]);
+            prop_assert!(unit.scaled(w, h).contains(Point::new(x * w, y * h)));
+            prop_assert!((unit.scaled(w, h).area() - w * h).abs() <= w * h * 1e-4);
+        }
+    }
+}

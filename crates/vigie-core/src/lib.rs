@@ -22,6 +22,6 @@ pub use class::{COCO80, ClassId, ClassSet};
 pub use detect::Detections;
 pub use error::{Error, ErrorKind, Result, ResultExt};
 pub use frame::RgbFrame;
-pub use geom::{BBox, Point};
+pub use geom::{BBox, Point, Polygon, Segment};
 pub use time::Time90k;
-pub use track::{TrackId, TrackedObject};
+pub use track::{TrackId, TrackSummary, TrackedObject};

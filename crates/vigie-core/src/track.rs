@@ -2,6 +2,7 @@
 
 use crate::class::ClassId;
 use crate::geom::BBox;
+use crate::time::Time90k;
 use serde::{Deserialize, Serialize};
 use std::num::NonZeroU64;
 
@@ -38,3 +39,24 @@ pub struct TrackedObject {
     /// Index of the matched detection in the frame's [`Detections`](crate::Detections), if any.
     pub det_index: Option<usize>,
 }
+
+/// The tracker's summary of a track, built when the track ends: what storage, reports and search keep of it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrackSummary {
+    pub track_id: TrackId,
+    /// The voted class name, not empty.
+    pub class: String,
+    /// Share of the vote won by `class`, 0..1.
+    pub class_confidence: f32,
+    /// Media time of the first and last box, `first <= last`.
+    pub first: Time90k,
+    pub last: Time90k,
+    /// Frames the track was seen in, > 0.
+    pub frames: u32,
+    /// Highest detection score, 0..1.
+    pub max_score: f32,
+    /// The box with the highest score and its time, `first <= best <= last`.
+    pub best_box: BBox,
+    pub best: Time90k,
+}
+

@@ -46,16 +46,18 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, pa
 use vigie_core::{BBox, Error, ErrorKind, Result, Time90k, TrackId, bail, err};
 
 mod upgrade;
+mod events;
 mod writer;
 
 #[cfg(test)]
 mod tests;
 
+pub use events::EventRow;
 pub use writer::{DEFAULT_BATCH_ROWS, TrackWriter};
 
 /// The schema version this code writes: the version of `schema.sql`, and the one every older database is upgraded
 /// to when opened.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The full current schema, run on an empty database.
 const SCHEMA_SQL: &str = include_str!("schema.sql");
@@ -149,25 +151,8 @@ pub struct RunRow {
     pub finish: Option<RunFinish>,
 }
 
-/// The tracker's summary of a track, given when the track ends ([`TrackWriter::end_track`]).
-#[derive(Clone, Debug, PartialEq)]
-pub struct TrackSummary {
-    pub track_id: TrackId,
-    /// The voted class name, not empty.
-    pub class: String,
-    /// Share of the vote won by `class`, 0..1.
-    pub class_confidence: f32,
-    /// Media time of the first and last box, `first <= last`.
-    pub first: Time90k,
-    pub last: Time90k,
-    /// Frames the track was seen in, > 0.
-    pub frames: u32,
-    /// Highest detection score, 0..1.
-    pub max_score: f32,
-    /// The box with the highest score and its time, `first <= best <= last`.
-    pub best_box: BBox,
-    pub best: Time90k,
-}
+/// The summary of an ended track, given to [`TrackWriter::end_track`] (defined in `vigie-core`).
+pub use vigie_core::TrackSummary;
 
 /// A track as stored.
 #[derive(Clone, Debug, PartialEq)]

@@ -25,7 +25,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use vigie_core::{Detections, Error, ErrorKind, Result, RgbFrame, Time90k, TrackId, TrackedObject, err};
-use vigie_store::{NewRun, RunFinish, SourceKind, Store, TrackSummary};
+use vigie_store::{NewRun, RunFinish, SourceKind, Store};
 use vigie_video::{DecodeOptions, FrameSampler, VideoFile, VideoInfo};
 use vigie_vision::Detector;
 
@@ -249,7 +249,7 @@ pub fn run(opts: &AnalyzeOptions) -> Result<Summary> {
 
     let mut tracks: BTreeMap<String, u64> = BTreeMap::new();
     for r in &records {
-        *tracks.entry(r.class.clone()).or_default() += 1;
+        *tracks.entry(r.summary.class.clone()).or_default() += 1;
     }
     let duration_s = info.duration_s.unwrap_or_else(|| last_pts.as_secs_f64());
     let mut summary = Summary {
@@ -385,17 +385,7 @@ fn sink_stage(
             for id in tf.ended {
                 let Some(mut acc) = live.remove(&id) else { continue };
                 acc.rec.finish(&acc.votes);
-                writer.end_track(&TrackSummary {
-                    track_id: id,
-                    class: acc.rec.class.clone(),
-                    class_confidence: acc.rec.class_confidence,
-                    first: acc.rec.first,
-                    last: acc.rec.last,
-                    frames: acc.rec.frames,
-                    max_score: acc.rec.max_score,
-                    best_box: acc.rec.best_box,
-                    best: acc.rec.best,
-                })?;
+                writer.end_track(&acc.rec.summary)?;
                 if let Some(f) = acc.best_frame.take() {
                     let path = snap_dir.join(acc.rec.snapshot_name());
                     drawer.snapshot(&f, &acc.rec, &path)?;
@@ -406,7 +396,7 @@ fn sink_stage(
         writer.finish()?;
     }
     // Tracks the tracker never ended (should not happen: finish() ends all) are dropped, not stored half-done.
-    done.sort_by_key(|r| r.track_id);
+    done.sort_by_key(|r| r.summary.track_id);
     Ok((store, done, timeline, background))
 }
 

@@ -84,8 +84,9 @@ impl Drawer {
     /// The frame with the track's box and label, saved as JPEG.
     pub fn snapshot(&self, frame: &RgbFrame, rec: &TrackRecord, path: &Path) -> Result<()> {
         let mut img = Self::to_image(frame)?;
-        let label = format!("#{} {} {:.2}", rec.track_id, rec.class, rec.max_score);
-        self.labelled_box(&mut img, rec.best_box, class_color(&rec.class), &label);
+        let s = &rec.summary;
+        let label = format!("#{} {} {:.2}", s.track_id, s.class, s.max_score);
+        self.labelled_box(&mut img, s.best_box, class_color(&s.class), &label);
         img.save(path)
             .map_err(|e| Error::wrap(ErrorKind::Io, format!("writing {}", path.display()), e))
     }
@@ -99,7 +100,7 @@ impl Drawer {
             }
         }
         for r in tracks {
-            let color = Rgb(class_color(&r.class));
+            let color = Rgb(class_color(&r.summary.class));
             for w in r.path.windows(2) {
                 let (_, x0, y0) = w[0];
                 let (_, x1, y1) = w[1];
@@ -114,19 +115,19 @@ impl Drawer {
                     y as i32 - 6,
                     PxScale::from(12.0),
                     font,
-                    &r.track_id.to_string(),
+                    &r.summary.track_id.to_string(),
                 );
             }
         }
         // Legend.
         if let Some(font) = &self.font {
-            let mut classes: Vec<&str> = tracks.iter().map(|r| r.class.as_str()).collect();
+            let mut classes: Vec<&str> = tracks.iter().map(|r| r.summary.class.as_str()).collect();
             classes.sort();
             classes.dedup();
             for (i, c) in classes.iter().enumerate() {
                 let y = 8 + 18 * i as i32;
                 draw_filled_rect_mut(&mut img, Rect::at(8, y).of_size(12, 12), Rgb(class_color(c)));
-                let n = tracks.iter().filter(|r| r.class == *c).count();
+                let n = tracks.iter().filter(|r| r.summary.class == *c).count();
                 draw_text_mut(
                     &mut img,
                     Rgb([255, 255, 255]),

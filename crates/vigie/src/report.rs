@@ -6,24 +6,14 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
-use vigie_core::{BBox, Error, ErrorKind, Result, RgbFrame, Time90k, TrackId};
+use vigie_core::{BBox, Error, ErrorKind, Result, RgbFrame, Time90k, TrackId, TrackSummary};
 
-/// One finished track, as written to `tracks.jsonl`.
+/// One finished track, as written to `tracks.jsonl`: its stored summary plus its path.
 #[derive(Clone, Debug)]
 pub struct TrackRecord {
-    pub track_id: TrackId,
-    /// Class after the score-weighted vote over the track's detections.
-    pub class: String,
-    /// Share of the vote the winning class got, 0..1.
-    pub class_confidence: f32,
-    /// The tracker's running vote, until [`TrackRecord::finish`] settles `class`.
+    pub summary: TrackSummary,
+    /// The tracker's running vote, until [`TrackRecord::finish`] settles `summary.class`.
     pub voted_class: String,
-    pub first: Time90k,
-    pub last: Time90k,
-    pub frames: u32,
-    pub max_score: f32,
-    pub best_box: BBox,
-    pub best: Time90k,
     /// Box centre over time: `(t, cx, cy)`.
     pub path: Vec<(Time90k, f32, f32)>,
 }
@@ -46,30 +36,33 @@ struct TrackLine<'a> {
 impl TrackRecord {
     pub fn new(track_id: TrackId, t: Time90k, bbox: BBox) -> Self {
         TrackRecord {
-            track_id,
-            class: String::new(),
-            class_confidence: 0.0,
+            summary: TrackSummary {
+                track_id,
+                class: String::new(),
+                class_confidence: 0.0,
+                first: t,
+                last: t,
+                frames: 0,
+                max_score: 0.0,
+                best_box: bbox,
+                best: t,
+            },
             voted_class: String::new(),
-            first: t,
-            last: t,
-            frames: 0,
-            max_score: 0.0,
-            best_box: bbox,
-            best: t,
             path: Vec::new(),
         }
     }
 
     /// Adds one observation; returns true when it is the best so far (highest score).
     pub fn observe(&mut self, t: Time90k, bbox: BBox, score: f32) -> bool {
-        self.last = t;
-        self.frames += 1;
+        let s = &mut self.summary;
+        s.last = t;
+        s.frames += 1;
         let c = bbox.center();
         self.path.push((t, c.x, c.y));
-        if score > self.max_score || self.frames == 1 {
-            self.max_score = score;
-            self.best_box = bbox;
-            self.best = t;
+        if score > s.max_score || s.frames == 1 {
+            s.max_score = score;
+            s.best_box = bbox;
+            s.best = t;
             true
         } else {
             false
@@ -85,20 +78,21 @@ impl TrackRecord {
                 best = Some((k, *v));
             }
         }
+        let s = &mut self.summary;
         match best {
             Some((k, v)) => {
-                self.class = k.clone();
-                self.class_confidence = if total > 0.0 { v / total } else { 0.0 };
+                s.class = k.clone();
+                s.class_confidence = if total > 0.0 { v / total } else { 0.0 };
             }
             None => {
-                self.class = self.voted_class.clone();
-                self.class_confidence = 0.0;
+                s.class = self.voted_class.clone();
+                s.class_confidence = 0.0;
             }
         }
     }
 
     pub fn snapshot_name(&self) -> String {
-        format!("track-{:04}-{}.jpg", self.track_id.get(), self.class.replace(' ', "_"))
+        format!("track-{:04}-{}.jpg", self.summary.track_id.get(), self.summary.class.replace(' ', "_"))
     }
 }
 
@@ -128,7 +122,8 @@ pub fn write_outputs(
     background: Option<&RgbFrame>,
 ) -> Result<()> {
     let mut jsonl = Vec::new();
-    for r in tracks {
+    for rec in tracks {
+        let r = &rec.summary;
         let line = TrackLine {
             track_id: r.track_id.get(),
             class: &r.class,
@@ -139,8 +134,8 @@ pub fn write_outputs(
             max_score: round3(r.max_score),
             best_box: [r.best_box.x1, r.best_box.y1, r.best_box.x2, r.best_box.y2].map(|v| (v * 10.0).round() / 10.0),
             best_s: secs(r.best),
-            snapshot: format!("snapshots/{}", r.snapshot_name()),
-            path: r
+            snapshot: format!("snapshots/{}", rec.snapshot_name()),
+            path: rec
                 .path
                 .iter()
                 .map(|(t, x, y)| {
@@ -226,7 +221,7 @@ figure{{margin:0;width:280px}} figure img{{width:280px}} figcaption{{font-size:.
         h.push_str("<h2>Paths of the tracks</h2><p>Each line is one track's box centre, coloured by class.</p><img src=\"paths.png\" style=\"max-width:100%\">");
     }
     h.push_str("<h2>Tracks</h2><table><tr><th>id</th><th>class</th><th>vote</th><th>from (s)</th><th>to (s)</th><th>frames</th><th>best score</th></tr>");
-    for r in tracks {
+    for r in tracks.iter().map(|t| &t.summary) {
         let _ = write!(
             h,
             "<tr><td>{}</td><td style=text-align:left>{}</td><td>{:.0} %</td><td>{:.1}</td><td>{:.1}</td><td>{}</td><td>{:.2}</td></tr>",
@@ -240,11 +235,12 @@ figure{{margin:0;width:280px}} figure img{{width:280px}} figcaption{{font-size:.
         );
     }
     h.push_str("</table><h2>Snapshots (each track at its best frame)</h2><div class=gallery>");
-    for r in tracks {
+    for rec in tracks {
+        let r = &rec.summary;
         let _ = write!(
             h,
             "<figure><a href=\"snapshots/{n}\"><img loading=lazy src=\"snapshots/{n}\"></a><figcaption>#{id} {c} at {t:.1} s, score {sc:.2}</figcaption></figure>",
-            n = esc(&r.snapshot_name()),
+            n = esc(&rec.snapshot_name()),
             id = r.track_id,
             c = esc(&r.class),
             t = r.best.as_secs_f64(),

@@ -1,0 +1,66 @@
+//! Line crossing counts (statistics, not alerts): a track's anchor crosses a line, within the segment's extent,
+//! and goes at least the hysteresis distance past it. Per track and line, the side it was last firmly on is kept,
+//! so jitter at the line counts nothing and a real crossing counts once.
+
+use super::anchor;
+use crate::config::Line;
+use crate::engine::{FrameInput, LineCount};
+use std::collections::BTreeMap;
+use vigie_core::TrackId;
+
+pub struct LineCounter {
+    lines: Vec<Line>,
+    classes: Vec<String>,
+    /// (line index, track) → side it was last firmly on: true = right of from→to ("in" side).
+    sides: BTreeMap<(usize, TrackId), bool>,
+    /// (line index, class) → (in, out).
+    counts: BTreeMap<(usize, String), (u64, u64)>,
+}
+
+impl LineCounter {
+    pub fn new(lines: Vec<Line>, classes: Vec<String>) -> Self {
+        LineCounter {
+            lines,
+            classes,
+            sides: BTreeMap::new(),
+            counts: BTreeMap::new(),
+        }
+    }
+
+    pub fn push(&mut self, f: &FrameInput) {
+        for (li, line) in self.lines.iter().enumerate() {
+            for o in f.objects.iter().filter(|o| self.classes.contains(&o.class)) {
+                let p = anchor(o);
+                let d = line.segment.side(p);
+                let along = line.segment.projection(p);
+                if d.abs() < line.hysteresis_px || !(-0.05..=1.05).contains(&along) {
+                    continue; // not firmly on a side, or beside the segment
+                }
+                let right = d > 0.0;
+                match self.sides.insert((li, o.track_id), right) {
+                    Some(prev) if prev != right => {
+                        let c = self.counts.entry((li, o.class.clone())).or_default();
+                        if right {
+                            c.0 += 1;
+                        } else {
+                            c.1 += 1;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    pub fn counts(&self) -> Vec<LineCount> {
+        self.counts
+            .iter()
+            .map(|((li, class), (i, o))| LineCount {
+                line: self.lines[*li].id.clone(),
+                class: class.clone(),
+                r#in: *i,
+                out: *o,
+            })
+            .collect()
+    }
+}

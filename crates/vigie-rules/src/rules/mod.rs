@@ -1,0 +1,26 @@
+//! One module per rule type. Each turns frames into [`Condition`](crate::lifecycle::Condition)s; the lifecycle makes
+//! events of them.
+
+pub mod intrusion;
+pub mod line_count;
+
+use crate::config::RuleType;
+use crate::engine::{Rule, RuleCtx, TrackObs};
+use vigie_core::{BBox, Point, Result, err};
+
+pub(crate) fn build(ctx: &RuleCtx) -> Result<Box<dyn Rule>> {
+    Ok(match ctx.cfg.kind {
+        RuleType::Intrusion => Box::new(intrusion::Intrusion::new(ctx)),
+        other => return Err(err!(Unsupported, "rule type {other:?} is not implemented yet")),
+    })
+}
+
+/// The ground anchor of a box: bottom-centre, where a person or vehicle stands.
+pub(crate) fn anchor(o: &TrackObs) -> Point {
+    o.bbox.bottom_center()
+}
+
+/// The union of boxes, for the region an operator should look at.
+pub(crate) fn union(boxes: impl IntoIterator<Item = BBox>) -> Option<BBox> {
+    boxes.into_iter().reduce(|a, b| BBox::new(a.x1.min(b.x1), a.y1.min(b.y1), a.x2.max(b.x2), a.y2.max(b.y2)))
+}
