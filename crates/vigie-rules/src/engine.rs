@@ -172,11 +172,13 @@ impl Engine {
         let mut m: BTreeMap<(String, String), LineCount> = BTreeMap::new();
         for c in &self.counters {
             for lc in c.counts() {
-                let e = m.entry((lc.line.clone(), lc.class.clone())).or_insert_with(|| LineCount {
-                    line: lc.line.clone(),
-                    class: lc.class.clone(),
-                    ..Default::default()
-                });
+                let e = m
+                    .entry((lc.line.clone(), lc.class.clone()))
+                    .or_insert_with(|| LineCount {
+                        line: lc.line.clone(),
+                        class: lc.class.clone(),
+                        ..Default::default()
+                    });
                 e.r#in += lc.r#in;
                 e.out += lc.out;
             }

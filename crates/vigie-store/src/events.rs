@@ -30,16 +30,28 @@ impl Store {
     /// clip's end and the tracks involved (added, never removed). The first-written `detail`, box and snapshot
     /// stay: they describe the moment the event started. One transaction.
     pub fn save_event(&mut self, run: RunId, e: &EventRow) -> Result<()> {
+        save_event(&mut self.conn, run, e)
+    }
+}
+
+/// [`Store::save_event`] on a connection (the track writer holds the store's connection while a run goes on).
+pub(crate) fn save_event(conn: &mut rusqlite::Connection, run: RunId, e: &EventRow) -> Result<()> {
+    {
         let what = || format!("saving event {}", e.id);
         if !e.confidence.is_finite() || !(0.0..=1.0).contains(&e.confidence) {
-            return Err(err!(InvalidArgument, "event {}: confidence {} is not within 0..1", e.id, e.confidence));
+            return Err(err!(
+                InvalidArgument,
+                "event {}: confidence {} is not within 0..1",
+                e.id,
+                e.confidence
+            ));
         }
         if let Some(b) = e.bbox {
             if !b.is_finite() {
                 return Err(err!(InvalidArgument, "event {}: non-finite box", e.id));
             }
         }
-        let tx = self.conn.transaction().sql(what)?;
+        let tx = conn.transaction().sql(what)?;
         let exists: Option<i64> = tx
             .query_row("select run_id from event where id = ?", [&e.id], |r| r.get(0))
             .optional()
@@ -98,7 +110,9 @@ impl Store {
         }
         tx.commit().sql(what)
     }
+}
 
+impl Store {
     /// The events of a run, by start time then id.
     pub fn events(&self, run: RunId) -> Result<Vec<EventRow>> {
         let what = || format!("reading the events of run {run}");
@@ -114,7 +128,12 @@ impl Store {
             .query_map([run.0], |r| {
                 let x1: Option<f32> = r.get(9)?;
                 let bbox = match x1 {
-                    Some(x1) => Some(BBox { x1, y1: r.get(10)?, x2: r.get(11)?, y2: r.get(12)? }),
+                    Some(x1) => Some(BBox {
+                        x1,
+                        y1: r.get(10)?,
+                        x2: r.get(11)?,
+                        y2: r.get(12)?,
+                    }),
                     None => None,
                 };
                 Ok(EventRow {

@@ -45,8 +45,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 use vigie_core::{BBox, Error, ErrorKind, Result, Time90k, TrackId, bail, err};
 
-mod upgrade;
 mod events;
+mod upgrade;
 mod writer;
 
 #[cfg(test)]

@@ -878,7 +878,13 @@ fn v1_sql_is_schema_sql_without_the_later_additions() {
     let fresh = schema_of(&Store::open_in_memory().unwrap().conn);
     let names = |s: &[(String, String, String, Option<String>)]| s.iter().map(|r| r.1.clone()).collect::<Vec<_>>();
     let mut want = names(&fresh);
-    let later = ["track_by_class_time", "event", "event_track", "event_by_run_time", "sqlite_autoindex_event_1"];
+    let later = [
+        "track_by_class_time",
+        "event",
+        "event_track",
+        "event_by_run_time",
+        "sqlite_autoindex_event_1",
+    ];
     want.retain(|n| !later.contains(&n.as_str()));
     assert_eq!(names(&v1), want);
 }

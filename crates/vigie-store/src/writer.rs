@@ -61,6 +61,11 @@ struct PendingBox {
 }
 
 impl<'a> TrackWriter<'a> {
+    /// Saves an event of this writer's run now (see [`Store::save_event`]); buffered boxes are not flushed.
+    pub fn save_event(&mut self, e: &crate::EventRow) -> Result<()> {
+        crate::events::save_event(self.conn, self.run, e)
+    }
+
     pub(crate) fn new(store: &'a mut Store, run: RunId) -> Self {
         TrackWriter {
             conn: &mut store.conn,

@@ -20,12 +20,14 @@ use crate::config::{Bases, Config};
 use crate::report::{self, TrackRecord};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use vigie_core::{Detections, Error, ErrorKind, Result, RgbFrame, Time90k, TrackId, TrackedObject, err};
-use vigie_store::{NewRun, RunFinish, SourceKind, Store};
+use vigie_rules::{Engine, Event, FrameInput, Phase, TrackObs};
+use vigie_store::{EventRow, NewRun, RunFinish, SourceKind, Store};
 use vigie_video::{DecodeOptions, FrameSampler, VideoFile, VideoInfo};
 use vigie_vision::Detector;
 
@@ -55,6 +57,10 @@ pub struct Summary {
     pub wall_s: f64,
     /// Tracks per class, after the vote over each track.
     pub tracks: BTreeMap<String, u64>,
+    /// Events raised, per type.
+    pub events: BTreeMap<String, u64>,
+    /// Line crossing counts (statistics), per line, class and direction.
+    pub line_counts: Vec<vigie_rules::LineCount>,
     pub model: String,
     pub database: String,
     pub run_id: i64,
@@ -71,6 +77,8 @@ pub struct Timing {
     /// Of which `session.run` alone.
     pub inference_s: f64,
     pub track_s: f64,
+    /// Time in the rule engine.
+    pub rules_s: f64,
     /// Time the track stage waited for detections (the detectors are the bottleneck when this is close to
     /// `pipeline_s`).
     pub wait_detect_s: f64,
@@ -86,6 +94,7 @@ struct TrackedFrame {
     frame: Arc<RgbFrame>,
     objects: Vec<TrackedObject>,
     ended: Vec<TrackId>,
+    events: Vec<Event>,
 }
 
 pub fn run(opts: &AnalyzeOptions) -> Result<Summary> {
@@ -110,6 +119,13 @@ pub fn run(opts: &AnalyzeOptions) -> Result<Summary> {
         .collect::<Result<Vec<_>>>()?;
     let class_names: Vec<String> = detectors[0].class_set().labels().to_vec();
     let mut tracker = vigie_track::Tracker::new(cfg.tracker_config());
+    let camera = cfg.events.camera.clone().unwrap_or_else(|| {
+        opts.video
+            .file_stem()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "video".into())
+    });
+    let mut engine = Engine::new(&cfg.rules_config(), &camera, info.width, info.height, &class_names)?;
 
     std::fs::create_dir_all(&opts.out_dir)
         .map_err(|e| Error::wrap(ErrorKind::Io, format!("creating {}", opts.out_dir.display()), e))?;
@@ -158,10 +174,16 @@ pub fn run(opts: &AnalyzeOptions) -> Result<Summary> {
 
     // Stage 4: sink (storage, snapshots), spawned before stage 3 runs on this thread.
     let (sink_tx, sink_rx) = sync_channel::<TrackedFrame>(16);
-    let snap_dir = opts.out_dir.join("snapshots");
+    let sink_cfg = SinkConfig {
+        run_id,
+        labels: class_names.clone(),
+        out_dir: opts.out_dir.clone(),
+        clip_pre: Time90k::from_secs_f64(cfg.events.clip_pre_s),
+        clip_post: Time90k::from_secs_f64(cfg.events.clip_post_s),
+    };
     let sink = std::thread::Builder::new()
         .name("sink".into())
-        .spawn(move || sink_stage(store, run_id, sink_rx, class_names, snap_dir))
+        .spawn(move || sink_stage(store, sink_rx, sink_cfg))
         .map_err(|e| Error::wrap(ErrorKind::Internal, "spawning the sink thread", e))?;
 
     // Stage 3: track, on this thread, strictly in frame order (a reorder buffer undoes the workers' interleaving),
@@ -192,6 +214,10 @@ pub fn run(opts: &AnalyzeOptions) -> Result<Summary> {
             let objects = tracker.update(&d.dets, d.frame.pts);
             let ended = tracker.take_ended();
             timing.track_s += t1.elapsed().as_secs_f64();
+            let t2 = Instant::now();
+            engine.push(&rules_input(d.frame.pts, &objects, &class_names));
+            let events: Vec<Event> = std::iter::from_fn(|| engine.pull()).collect();
+            timing.rules_s += t2.elapsed().as_secs_f64();
             frames_analysed += 1;
             last_pts = d.frame.pts;
             pb.set_position(d.frame.pts.as_secs_f64().round() as u64);
@@ -199,6 +225,7 @@ pub fn run(opts: &AnalyzeOptions) -> Result<Summary> {
                 frame: Arc::new(d.frame),
                 objects,
                 ended,
+                events,
             };
             if sink_tx.send(tf).is_err() {
                 break 'recv; // the sink failed; its join result says why
@@ -207,7 +234,9 @@ pub fn run(opts: &AnalyzeOptions) -> Result<Summary> {
     }
     drop(det_rx); // unblocks the workers, and through them the decoder, if we stopped early
     let ended = tracker.finish();
-    if stage_err.is_none() && !ended.is_empty() {
+    engine.finish();
+    let events: Vec<Event> = std::iter::from_fn(|| engine.pull()).collect();
+    if stage_err.is_none() && !(ended.is_empty() && events.is_empty()) {
         let _ = sink_tx.send(TrackedFrame {
             frame: Arc::new(RgbFrame {
                 width: 0,
@@ -218,6 +247,7 @@ pub fn run(opts: &AnalyzeOptions) -> Result<Summary> {
             }),
             objects: Vec::new(),
             ended,
+            events,
         });
     }
     drop(sink_tx);
@@ -233,7 +263,13 @@ pub fn run(opts: &AnalyzeOptions) -> Result<Summary> {
         return Err(e);
     }
     let (frames_decoded, corrupt_packets) = decode_result?;
-    let (mut store, records, timeline, background) = sink_result?;
+    let SinkOutput {
+        mut store,
+        records,
+        timeline,
+        background,
+        events,
+    } = sink_result?;
     timing.pipeline_s = pipeline_start.elapsed().as_secs_f64();
     timing.detect_workers = workers;
 
@@ -252,6 +288,10 @@ pub fn run(opts: &AnalyzeOptions) -> Result<Summary> {
         *tracks.entry(r.summary.class.clone()).or_default() += 1;
     }
     let duration_s = info.duration_s.unwrap_or_else(|| last_pts.as_secs_f64());
+    let mut event_counts: BTreeMap<String, u64> = BTreeMap::new();
+    for e in &events {
+        *event_counts.entry(e.kind.clone()).or_default() += 1;
+    }
     let mut summary = Summary {
         video: opts.video.display().to_string(),
         codec: info.codec.clone(),
@@ -264,13 +304,22 @@ pub fn run(opts: &AnalyzeOptions) -> Result<Summary> {
         analysis_fps: cfg.analysis.fps,
         wall_s: 0.0,
         tracks,
+        events: event_counts,
+        line_counts: engine.line_counts(),
         model: model_name,
         database: db_path.display().to_string(),
         run_id: run_id.0,
         timing,
     };
     let t_report = Instant::now();
-    report::write_outputs(&opts.out_dir, &summary, &records, &timeline, background.as_deref())?;
+    report::write_outputs(
+        &opts.out_dir,
+        &summary,
+        &records,
+        &events,
+        &timeline,
+        background.as_deref(),
+    )?;
     summary.timing.report_s = t_report.elapsed().as_secs_f64();
     summary.wall_s = wall.elapsed().as_secs_f64();
     report::write_summary(&opts.out_dir, &summary)?;
@@ -331,7 +380,23 @@ pub struct TimelinePoint {
     pub counts: BTreeMap<String, u32>,
 }
 
-type SinkOutput = (Store, Vec<TrackRecord>, Vec<TimelinePoint>, Option<Arc<RgbFrame>>);
+/// What the sink hands back when the stream ends.
+struct SinkOutput {
+    store: Store,
+    records: Vec<TrackRecord>,
+    timeline: Vec<TimelinePoint>,
+    background: Option<Arc<RgbFrame>>,
+    /// Every event, as last saved.
+    events: Vec<EventRow>,
+}
+
+struct SinkConfig {
+    run_id: vigie_store::RunId,
+    labels: Vec<String>,
+    out_dir: PathBuf,
+    clip_pre: Time90k,
+    clip_post: Time90k,
+}
 
 /// A track being accumulated in the sink.
 struct Acc {
@@ -340,36 +405,41 @@ struct Acc {
     best_frame: Option<Arc<RgbFrame>>,
 }
 
-fn sink_stage(
-    mut store: Store,
-    run_id: vigie_store::RunId,
-    rx: Receiver<TrackedFrame>,
-    labels: Vec<String>,
-    snap_dir: PathBuf,
-) -> Result<SinkOutput> {
-    std::fs::create_dir_all(&snap_dir)
-        .map_err(|e| Error::wrap(ErrorKind::Io, format!("creating {}", snap_dir.display()), e))?;
+fn sink_stage(mut store: Store, rx: Receiver<TrackedFrame>, cfg: SinkConfig) -> Result<SinkOutput> {
+    let snap_dir = cfg.out_dir.join("snapshots");
+    let event_dir = cfg.out_dir.join("events");
+    for d in [&snap_dir, &event_dir] {
+        std::fs::create_dir_all(d).map_err(|e| Error::wrap(ErrorKind::Io, format!("creating {}", d.display()), e))?;
+    }
+    let jsonl_path = cfg.out_dir.join("events.jsonl");
+    let mut jsonl = std::io::BufWriter::new(
+        std::fs::File::create(&jsonl_path)
+            .map_err(|e| Error::wrap(ErrorKind::Io, format!("creating {}", jsonl_path.display()), e))?,
+    );
     let drawer = crate::draw::Drawer::new();
+    let labels = &cfg.labels;
     let mut live: BTreeMap<TrackId, Acc> = BTreeMap::new();
     let mut done: Vec<TrackRecord> = Vec::new();
     let mut timeline = Vec::new();
     let mut background: Option<Arc<RgbFrame>> = None;
+    let mut events: BTreeMap<String, EventRow> = BTreeMap::new();
+    let mut event_order: Vec<String> = Vec::new();
     {
-        let mut writer = store.writer(run_id);
+        let mut writer = store.writer(cfg.run_id);
         for tf in rx {
             if tf.frame.width > 0 && background.is_none() {
                 background = Some(tf.frame.clone());
             }
             let mut counts: BTreeMap<String, u32> = BTreeMap::new();
             for o in &tf.objects {
-                let class = label(&labels, o.class_id);
+                let class = label(labels, o.class_id);
                 let acc = live.entry(o.track_id).or_insert_with(|| Acc {
                     rec: TrackRecord::new(o.track_id, tf.frame.pts, o.bbox),
                     votes: BTreeMap::new(),
                     best_frame: None,
                 });
                 *acc.votes.entry(class.clone()).or_default() += o.score;
-                acc.rec.voted_class = label(&labels, o.voted_class);
+                acc.rec.voted_class = label(labels, o.voted_class);
                 if acc.rec.observe(tf.frame.pts, o.bbox, o.score) {
                     acc.best_frame = Some(tf.frame.clone());
                 }
@@ -381,6 +451,54 @@ fn sink_stage(
                     t: tf.frame.pts,
                     counts,
                 });
+            }
+            for ev in &tf.events {
+                let line = serde_json::to_string(ev)
+                    .map_err(|e| Error::wrap(ErrorKind::Internal, "serialising an event", e))?;
+                writeln!(jsonl, "{line}")
+                    .map_err(|e| Error::wrap(ErrorKind::Io, format!("writing {}", jsonl_path.display()), e))?;
+                let (clip_start, clip_end) = ev.clip(cfg.clip_pre, cfg.clip_post);
+                let row = match events.get_mut(&ev.id) {
+                    Some(row) => {
+                        row.end = ev.end;
+                        row.confidence = row.confidence.max(ev.confidence);
+                        row.clip_end = Time90k(row.clip_end.0.max(clip_end.0));
+                        for t in &ev.track_ids {
+                            if !row.track_ids.contains(t) {
+                                row.track_ids.push(*t);
+                            }
+                        }
+                        row
+                    }
+                    None => {
+                        let snapshot = if ev.phase == Phase::Start && tf.frame.width > 0 {
+                            let name = format!("events/{}-{}.jpg", ev.kind.as_str(), ev.id);
+                            drawer.event_snapshot(&tf.frame, ev, &tf.objects, &cfg.out_dir.join(&name))?;
+                            Some(name)
+                        } else {
+                            None
+                        };
+                        event_order.push(ev.id.clone());
+                        events.entry(ev.id.clone()).or_insert(EventRow {
+                            id: ev.id.clone(),
+                            kind: ev.kind.as_str().to_string(),
+                            camera: ev.camera.clone(),
+                            rule: ev.rule.clone(),
+                            zone: ev.zone.clone(),
+                            line: ev.line.clone(),
+                            start: ev.start,
+                            end: ev.end,
+                            confidence: ev.confidence,
+                            bbox: ev.bbox,
+                            detail: ev.detail.clone(),
+                            snapshot,
+                            clip_start,
+                            clip_end,
+                            track_ids: ev.track_ids.clone(),
+                        })
+                    }
+                };
+                writer.save_event(row)?;
             }
             for id in tf.ended {
                 let Some(mut acc) = live.remove(&id) else { continue };
@@ -395,9 +513,37 @@ fn sink_stage(
         }
         writer.finish()?;
     }
+    jsonl
+        .flush()
+        .map_err(|e| Error::wrap(ErrorKind::Io, format!("writing {}", jsonl_path.display()), e))?;
     // Tracks the tracker never ended (should not happen: finish() ends all) are dropped, not stored half-done.
     done.sort_by_key(|r| r.summary.track_id);
-    Ok((store, done, timeline, background))
+    let events = event_order.iter().filter_map(|id| events.remove(id)).collect();
+    Ok(SinkOutput {
+        store,
+        records: done,
+        timeline,
+        background,
+        events,
+    })
+}
+
+/// The rule engine's view of a frame: confirmed tracks with their voted class.
+fn rules_input(t: Time90k, objects: &[TrackedObject], labels: &[String]) -> FrameInput {
+    FrameInput {
+        t,
+        objects: objects
+            .iter()
+            .map(|o| TrackObs {
+                track_id: o.track_id,
+                bbox: o.bbox,
+                class: label(labels, o.voted_class),
+                score: o.score,
+            })
+            .collect(),
+        poses: Vec::new(),
+        fire: Vec::new(),
+    }
 }
 
 fn label(labels: &[String], c: vigie_core::ClassId) -> String {

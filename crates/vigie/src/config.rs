@@ -18,6 +18,38 @@ pub struct Config {
     pub tracker: TrackerSection,
     pub analysis: AnalysisSection,
     pub storage: StorageSection,
+    pub events: EventsSection,
+    /// `[[zone]]`: polygons in normalised coordinates, for the rules (see `vigie_rules::config`).
+    #[serde(rename = "zone")]
+    pub zones: Vec<vigie_rules::config::ZoneConfig>,
+    /// `[[line]]`: counting lines.
+    #[serde(rename = "line")]
+    pub lines: Vec<vigie_rules::config::LineConfig>,
+    /// `[[rule]]`: the situation-analysis rules; none by default.
+    #[serde(rename = "rule")]
+    pub rules: Vec<vigie_rules::RuleConfig>,
+}
+
+/// `[events]`: how events are reported.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventsSection {
+    /// Camera name on the events of `vigie analyze`. Default: the video file's name without its extension.
+    pub camera: Option<String>,
+    /// Seconds of video before an event's start in its clip. Default 5.
+    pub clip_pre_s: f64,
+    /// Seconds of video after an event's end in its clip. Default 5.
+    pub clip_post_s: f64,
+}
+
+impl Default for EventsSection {
+    fn default() -> Self {
+        EventsSection {
+            camera: None,
+            clip_pre_s: 5.0,
+            clip_post_s: 5.0,
+        }
+    }
 }
 
 /// `[runtime]`: the inference runtime.
@@ -247,6 +279,15 @@ impl Config {
         Ok(())
     }
 
+    /// Zones, lines and rules, as the rule engine takes them.
+    pub fn rules_config(&self) -> vigie_rules::RulesConfig {
+        vigie_rules::RulesConfig {
+            zones: self.zones.clone(),
+            lines: self.lines.clone(),
+            rules: self.rules.clone(),
+        }
+    }
+
     /// The detector's label list.
     pub fn labels(&self) -> Vec<String> {
         match &self.detector.labels {
@@ -384,6 +425,33 @@ mod tests {
         let e = Config::parse("[detector]\nclasses = [\"person\", \"van\"]\n", "x.toml").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Config);
         assert!(e.to_string().contains("\"van\""), "{e}");
+    }
+
+    #[test]
+    fn rules_are_checked_against_zones_and_classes() {
+        let zone = "[[zone]]\nid = \"z\"\npolygon = [[0.1, 0.1], [0.9, 0.1], [0.9, 0.9]]\n";
+        let ok = format!("{zone}[[rule]]\nid = \"r\"\ntype = \"intrusion\"\nzones = [\"z\"]\n");
+        let cfg = Config::parse(&ok, "x.toml").expect("valid rule");
+        assert_eq!(cfg.rules.len(), 1);
+        for (bad, needle) in [
+            (
+                "[[rule]]\nid = \"r\"\ntype = \"intrusion\"\nzones = [\"nowhere\"]\n",
+                "nowhere",
+            ),
+            (
+                "[[rule]]\nid = \"r\"\ntype = \"intrusion\"\nzones = [\"z\"]\nclasses = [\"van\"]\n",
+                "van",
+            ),
+            ("[[rule]]\nid = \"r\"\ntype = \"face_match\"\n", "face_match"),
+            (
+                "[[rule]]\nid = \"r\"\ntype = \"intrusion\"\nzones = [\"z\"]\nradius = 2.0\n",
+                "radius",
+            ),
+        ] {
+            let e = Config::parse(&format!("{zone}{bad}"), "x.toml").unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Config, "{bad}");
+            assert!(e.to_string().contains(needle), "{needle} in {e}");
+        }
     }
 
     #[test]

@@ -91,6 +91,41 @@ impl Drawer {
             .map_err(|e| Error::wrap(ErrorKind::Io, format!("writing {}", path.display()), e))
     }
 
+    /// The frame at an event's start: the tracks involved boxed in the event's colour, the region to look at outlined,
+    /// and a banner naming the event. Saved as JPEG.
+    pub fn event_snapshot(
+        &self,
+        frame: &RgbFrame,
+        ev: &vigie_rules::Event,
+        objects: &[vigie_core::TrackedObject],
+        path: &Path,
+    ) -> Result<()> {
+        let mut img = Self::to_image(frame)?;
+        let color = [255, 40, 40];
+        for o in objects.iter().filter(|o| ev.track_ids.contains(&o.track_id)) {
+            self.labelled_box(&mut img, o.bbox, color, &format!("#{}", o.track_id));
+        }
+        if let Some(b) = ev.bbox {
+            let (w, h) = img.dimensions();
+            let b = b.clamp(w as f32 - 1.0, h as f32 - 1.0);
+            let r = Rect::at(b.x1 as i32 - 6, b.y1 as i32 - 6).of_size(b.width() as u32 + 12, b.height() as u32 + 12);
+            draw_hollow_rect_mut(&mut img, r, Rgb([255, 255, 0]));
+        }
+        if let Some(font) = &self.font {
+            let text = format!(
+                "{} — {} at {:.1} s",
+                ev.kind.as_str(),
+                ev.detail,
+                ev.start.as_secs_f64()
+            );
+            let (tw, th) = text_size(PxScale::from(16.0), font, &text);
+            draw_filled_rect_mut(&mut img, Rect::at(0, 0).of_size(tw + 12, th + 10), Rgb([0, 0, 0]));
+            draw_text_mut(&mut img, Rgb([255, 255, 0]), 6, 4, PxScale::from(16.0), font, &text);
+        }
+        img.save(path)
+            .map_err(|e| Error::wrap(ErrorKind::Io, format!("writing {}", path.display()), e))
+    }
+
     /// The background frame, dimmed, with every track's path coloured by class and its id at the end.
     pub fn paths(&self, bg: &RgbFrame, tracks: &[TrackRecord], path: &Path) -> Result<()> {
         let mut img = Self::to_image(bg)?;

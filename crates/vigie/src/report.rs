@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
 use vigie_core::{BBox, Error, ErrorKind, Result, RgbFrame, Time90k, TrackId, TrackSummary};
+use vigie_store::EventRow;
 
 /// One finished track, as written to `tracks.jsonl`: its stored summary plus its path.
 #[derive(Clone, Debug)]
@@ -92,7 +93,11 @@ impl TrackRecord {
     }
 
     pub fn snapshot_name(&self) -> String {
-        format!("track-{:04}-{}.jpg", self.summary.track_id.get(), self.summary.class.replace(' ', "_"))
+        format!(
+            "track-{:04}-{}.jpg",
+            self.summary.track_id.get(),
+            self.summary.class.replace(' ', "_")
+        )
     }
 }
 
@@ -118,6 +123,7 @@ pub fn write_outputs(
     out: &Path,
     s: &Summary,
     tracks: &[TrackRecord],
+    events: &[EventRow],
     timeline: &[TimelinePoint],
     background: Option<&RgbFrame>,
 ) -> Result<()> {
@@ -160,7 +166,7 @@ pub fn write_outputs(
         }
         None => false,
     };
-    let html = report_html(s, tracks, timeline, has_paths);
+    let html = report_html(s, tracks, events, timeline, has_paths);
     write_atomic(&out.join("report.html"), html.as_bytes())
 }
 
@@ -180,7 +186,13 @@ fn esc(s: &str) -> String {
 }
 
 /// A self-contained HTML page (inline SVG and CSS, pictures by relative path): opens from disk, no network.
-fn report_html(s: &Summary, tracks: &[TrackRecord], timeline: &[TimelinePoint], has_paths: bool) -> String {
+fn report_html(
+    s: &Summary,
+    tracks: &[TrackRecord],
+    events: &[EventRow],
+    timeline: &[TimelinePoint],
+    has_paths: bool,
+) -> String {
     let mut h = String::new();
     let title = format!("Vigie analysis — {}", esc(&s.video));
     let _ = write!(
@@ -215,7 +227,9 @@ figure{{margin:0;width:280px}} figure img{{width:280px}} figcaption{{font-size:.
     for (c, n) in &s.tracks {
         let _ = write!(h, "<tr><td style=text-align:left>{}</td><td>{n}</td></tr>", esc(c));
     }
-    h.push_str("</table><h2>Objects in view over time</h2>");
+    h.push_str("</table>");
+    events_html(&mut h, s, events);
+    h.push_str("<h2>Objects in view over time</h2>");
     h.push_str(&counts_svg(timeline));
     if has_paths {
         h.push_str("<h2>Paths of the tracks</h2><p>Each line is one track's box centre, coloured by class.</p><img src=\"paths.png\" style=\"max-width:100%\">");
@@ -249,6 +263,62 @@ figure{{margin:0;width:280px}} figure img{{width:280px}} figcaption{{font-size:.
     }
     h.push_str("</div></body></html>\n");
     h
+}
+
+/// Events (with their snapshots) and line counts.
+fn events_html(h: &mut String, s: &Summary, events: &[EventRow]) {
+    let _ = write!(h, "<h2>Events ({})</h2>", events.len());
+    if events.is_empty() {
+        h.push_str(
+            "<p>No event raised (rules configured in the configuration file's <code>[[rule]]</code> tables).</p>",
+        );
+    } else {
+        h.push_str("<table><tr><th>type</th><th>rule</th><th>zone / line</th><th>from (s)</th><th>to (s)</th><th>tracks</th><th>confidence</th><th>what</th></tr>");
+        for e in events {
+            let _ = write!(
+                h,
+                "<tr><td style=text-align:left>{}</td><td style=text-align:left>{}</td><td style=text-align:left>{}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{:.2}</td><td style=text-align:left>{}</td></tr>",
+                esc(&e.kind),
+                esc(&e.rule),
+                esc(e.zone.as_deref().or(e.line.as_deref()).unwrap_or("")),
+                e.start.as_secs_f64(),
+                e.end
+                    .map(|t| format!("{:.1}", t.as_secs_f64()))
+                    .unwrap_or_else(|| "open".into()),
+                e.track_ids.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" "),
+                e.confidence,
+                esc(&e.detail)
+            );
+        }
+        h.push_str("</table><div class=gallery>");
+        for e in events {
+            if let Some(snap) = &e.snapshot {
+                let _ = write!(
+                    h,
+                    "<figure><a href=\"{n}\"><img loading=lazy src=\"{n}\"></a><figcaption>{k} at {t:.1} s: {d}</figcaption></figure>",
+                    n = esc(snap),
+                    k = esc(&e.kind),
+                    t = e.start.as_secs_f64(),
+                    d = esc(&e.detail)
+                );
+            }
+        }
+        h.push_str("</div>");
+    }
+    if !s.line_counts.is_empty() {
+        h.push_str("<h2>Line crossings</h2><table><tr><th>line</th><th>class</th><th>in</th><th>out</th></tr>");
+        for c in &s.line_counts {
+            let _ = write!(
+                h,
+                "<tr><td style=text-align:left>{}</td><td style=text-align:left>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&c.line),
+                esc(&c.class),
+                c.r#in,
+                c.out
+            );
+        }
+        h.push_str("</table>");
+    }
 }
 
 /// A line plot of the number of tracked objects per class over time, as inline SVG.

@@ -12,6 +12,5 @@ use crate::SqlResultExt;
 pub(super) const EVENT_TABLES: &str = include_str!("v3_events.sql");
 
 pub(super) fn run(tx: &Transaction) -> Result<()> {
-    tx.execute_batch(EVENT_TABLES)
-        .sql(|| "adding the event tables".into())
+    tx.execute_batch(EVENT_TABLES).sql(|| "adding the event tables".into())
 }
