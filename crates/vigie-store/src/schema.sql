@@ -14,8 +14,8 @@
 --   left, x right, y down, with x1 <= x2 and y1 <= y2.
 -- * Tables are STRICT: SQLite refuses a value of the wrong type instead of storing it as whatever it is.
 -- * NaN and infinities never reach SQLite: the Rust side refuses them (SQLite would silently store NaN as NULL).
--- * Events (version 3) are at the end of this file. Plate reads live in a separate database file, which refers to this one by
---   `meta.instance_uuid` and to runs by `analysis_run.id`.
+-- * Events (version 3) are at the end of this file. Plate reads live in a separate database file (vigie-plates),
+--   with its own schema, key and access, and never refer to this one: the law forbids joining event and plate data.
 
 -- What this database is. Exactly one row.
 create table meta (
@@ -26,8 +26,8 @@ create table meta (
   -- one (a newer Vigie wrote it).
   schema_version integer not null check (schema_version >= 1),
 
-  -- A random id (UUID version 4, text form, lower case) drawn when the database was created. A sidecar database
-  -- (plates) records it to check that it is paired with this database and not with another one.
+  -- A random id (UUID version 4, text form, lower case) drawn when the database was created. What is made from
+  -- the database (an export, an audit checkpoint) records it to say which database it came from.
   instance_uuid text not null check (length(instance_uuid) = 36),
 
   -- When the database was created.
@@ -37,7 +37,7 @@ create table meta (
 -- One analysed source: a video file from start to end, or one session of a live camera.
 create table analysis_run (
   -- AUTOINCREMENT so that an id is never reused, even after the run with the highest id is deleted: other
-  -- databases (plates) and exported reports refer to runs by this id.
+  -- exported reports and evidence refer to runs by this id.
   id integer primary key autoincrement,
 
   -- What was analysed: the file path as given, or the camera's name or URL with credentials removed.
