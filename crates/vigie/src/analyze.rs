@@ -126,6 +126,7 @@ pub fn run(opts: &AnalyzeOptions) -> Result<Summary> {
             .unwrap_or_else(|| "video".into())
     });
     let mut engine = Engine::new(&cfg.rules_config(), &camera, info.width, info.height, &class_names)?;
+    let mut analysers = Analysers::new(cfg, &opts.bases)?;
 
     std::fs::create_dir_all(&opts.out_dir)
         .map_err(|e| Error::wrap(ErrorKind::Io, format!("creating {}", opts.out_dir.display()), e))?;
@@ -215,7 +216,12 @@ pub fn run(opts: &AnalyzeOptions) -> Result<Summary> {
             let ended = tracker.take_ended();
             timing.track_s += t1.elapsed().as_secs_f64();
             let t2 = Instant::now();
-            engine.push(&rules_input(d.frame.pts, &objects, &class_names));
+            let mut input = rules_input(d.frame.pts, &objects, &class_names);
+            if let Err(e) = analysers.observe(&d.frame, &mut input) {
+                stage_err = Some(e.context(format!("analysing frame {}", d.frame.index)));
+                break 'recv;
+            }
+            engine.push(&input);
             let events: Vec<Event> = std::iter::from_fn(|| engine.pull()).collect();
             timing.rules_s += t2.elapsed().as_secs_f64();
             frames_analysed += 1;
@@ -526,6 +532,87 @@ fn sink_stage(mut store: Store, rx: Receiver<TrackedFrame>, cfg: SinkConfig) -> 
         background,
         events,
     })
+}
+
+/// Per-frame analysers that only some rules need: body pose (person on the ground) and fire candidates. Each is
+/// built only when an enabled rule needs it, and runs in frame order on the track stage (their state, like the
+/// tracker's, depends on the order of frames).
+struct Analysers {
+    pose: Option<vigie_vision::PoseEstimator>,
+    /// Recent boxes of each person track, to decide cheaply whether a pose check is worth it.
+    history: BTreeMap<TrackId, Vec<vigie_core::BBox>>,
+    fire_baseline: Option<vigie_vision::FireBaseline>,
+    fire_classifier: Option<vigie_vision::FireClassifier>,
+}
+
+impl Analysers {
+    fn new(cfg: &Config, bases: &Bases) -> Result<Self> {
+        use vigie_rules::RuleType;
+        let wants = |k: RuleType| cfg.rules.iter().any(|r| r.enabled && r.kind == k);
+        let pose = if wants(RuleType::PersonOnGround) {
+            let model = bases.resolve_existing(&cfg.pose.model, "pose.model")?;
+            Some(vigie_vision::PoseEstimator::new(&model, cfg.detector.threads)?)
+        } else {
+            None
+        };
+        let (mut fire_baseline, mut fire_classifier) = (None, None);
+        if wants(RuleType::FireStart) {
+            match &cfg.fire.classifier {
+                Some(m) => {
+                    let model = bases.resolve_existing(m, "fire.classifier")?;
+                    let [w, h] = cfg.fire.classifier_input.unwrap_or([224, 224]);
+                    fire_classifier = Some(vigie_vision::FireClassifier::new(&model, w, h, cfg.fire.classifier_class)?);
+                }
+                None => {
+                    fire_baseline = Some(vigie_vision::FireBaseline::new(vigie_vision::FireBaselineConfig::default())?)
+                }
+            }
+        }
+        Ok(Analysers {
+            pose,
+            history: BTreeMap::new(),
+            fire_baseline,
+            fire_classifier,
+        })
+    }
+
+    /// Adds poses and fire candidates of `frame` to the rules' input.
+    fn observe(&mut self, frame: &RgbFrame, input: &mut FrameInput) -> Result<()> {
+        if let Some(pose) = &mut self.pose {
+            let mut check: Vec<(TrackId, vigie_core::BBox)> = Vec::new();
+            for o in input.objects.iter().filter(|o| o.class == "person") {
+                let h = self.history.entry(o.track_id).or_default();
+                h.push(o.bbox);
+                if h.len() > 25 {
+                    h.remove(0);
+                }
+                if vigie_vision::worth_checking(h) {
+                    check.push((o.track_id, o.bbox));
+                }
+            }
+            let seen: Vec<TrackId> = input.objects.iter().map(|o| o.track_id).collect();
+            self.history.retain(|id, _| seen.contains(id));
+            if !check.is_empty() {
+                for p in pose.estimate(frame, &check)? {
+                    input.poses.push(vigie_rules::PoseObs {
+                        track_id: p.track_id,
+                        axis_from_vertical_deg: p.axis_from_vertical_deg,
+                        confidence: p.confidence,
+                    });
+                }
+            }
+        }
+        let regions = match (&mut self.fire_baseline, &mut self.fire_classifier) {
+            (_, Some(c)) => c.classify(frame)?,
+            (Some(b), None) => b.analyse(frame),
+            (None, None) => Vec::new(),
+        };
+        input.fire.extend(regions.into_iter().map(|r| vigie_rules::FireObs {
+            bbox: r.bbox,
+            score: r.score,
+        }));
+        Ok(())
+    }
 }
 
 /// The rule engine's view of a frame: confirmed tracks with their voted class.

@@ -19,6 +19,8 @@ pub struct Config {
     pub analysis: AnalysisSection,
     pub storage: StorageSection,
     pub events: EventsSection,
+    pub pose: PoseSection,
+    pub fire: FireSection,
     /// `[[zone]]`: polygons in normalised coordinates, for the rules (see `vigie_rules::config`).
     #[serde(rename = "zone")]
     pub zones: Vec<vigie_rules::config::ZoneConfig>,
@@ -28,6 +30,37 @@ pub struct Config {
     /// `[[rule]]`: the situation-analysis rules; none by default.
     #[serde(rename = "rule")]
     pub rules: Vec<vigie_rules::RuleConfig>,
+}
+
+/// `[pose]`: body pose, for the `person_on_ground` rule (run only when such a rule is enabled, and only on person
+/// tracks whose box is not clearly upright).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PoseSection {
+    /// MoveNet MultiPose model. Default `models/movenet-multipose.onnx` (committed, see `models/PROVENANCE.md`).
+    pub model: PathBuf,
+}
+
+impl Default for PoseSection {
+    fn default() -> Self {
+        PoseSection {
+            model: PathBuf::from("models/movenet-multipose.onnx"),
+        }
+    }
+}
+
+/// `[fire]`: fire candidates for the `fire_start` rule (run only when such a rule is enabled). Without a
+/// classifier, a baseline runs: flame-coloured pixels that move and flicker (its false-alarm rate is in
+/// `docs/accuracy.md`). No fire model ships: none is available in a usable form and licence.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FireSection {
+    /// A fire image classifier (ONNX, NCHW float32 input, one score per class), replacing the baseline.
+    pub classifier: Option<PathBuf>,
+    /// The classifier's input width and height in pixels. Default 224 x 224.
+    pub classifier_input: Option<[u32; 2]>,
+    /// Index of the fire class in the classifier's output. Default 0.
+    pub classifier_class: usize,
 }
 
 /// `[events]`: how events are reported.
