@@ -309,7 +309,13 @@ impl Config {
                 "analysis.fps must be a finite number >= 0 (0 = every frame)"
             ));
         }
-        Ok(())
+        let ev = &self.events;
+        for (name, v) in [("clip_pre_s", ev.clip_pre_s), ("clip_post_s", ev.clip_post_s)] {
+            if !(v >= 0.0 && v.is_finite()) {
+                return Err(err!(Config, "events.{name} must be a finite number >= 0"));
+            }
+        }
+        self.rules_config().validate(&labels)
     }
 
     /// Zones, lines and rules, as the rule engine takes them.
