@@ -211,8 +211,8 @@ impl Segment {
         ((self.b.x - self.a.x).powi(2) + (self.b.y - self.a.y).powi(2)).sqrt()
     }
 
-    /// Signed distance of `p` from the infinite line through the segment: positive on the left of `a → b` in image
-    /// coordinates (y down), i.e. on the side the clockwise normal points away from.
+    /// Signed distance of `p` from the infinite line through the segment: positive on the right of `a → b` as seen
+    /// on screen (image coordinates, y down): for a segment pointing down the screen, positive is to the left in x.
     pub fn side(&self, p: Point) -> f32 {
         let len = self.length();
         if len == 0.0 {
@@ -258,7 +258,12 @@ mod polygon_tests {
     use proptest::prelude::*;
 
     fn square() -> Polygon {
-        Polygon::new(vec![Point::new(0.0, 0.0), Point::new(10.0, 0.0), Point::new(10.0, 10.0), Point::new(0.0, 10.0)])
+        Polygon::new(vec![
+            Point::new(0.0, 0.0),
+            Point::new(10.0, 0.0),
+            Point::new(10.0, 10.0),
+            Point::new(0.0, 10.0),
+        ])
     }
 
     #[test]

@@ -59,4 +59,3 @@ pub struct TrackSummary {
     pub best_box: BBox,
     pub best: Time90k,
 }
-

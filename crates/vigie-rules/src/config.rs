@@ -216,10 +216,10 @@ impl RulesConfig {
             if z.polygon.iter().flatten().any(|v| !(0.0..=1.0).contains(v)) {
                 return Err(err!(Config, "zone {:?}: coordinates must be normalised to 0..1", z.id));
             }
-            if let Some(a) = z.area_m2 {
-                if !(a > 0.0 && a.is_finite()) {
-                    return Err(err!(Config, "zone {:?}: area_m2 must be > 0", z.id));
-                }
+            if let Some(a) = z.area_m2
+                && !(a > 0.0 && a.is_finite())
+            {
+                return Err(err!(Config, "zone {:?}: area_m2 must be > 0", z.id));
             }
             if ids.contains(&z.id.as_str()) {
                 return Err(err!(Config, "zone id {:?} is used twice", z.id));
@@ -228,7 +228,11 @@ impl RulesConfig {
         }
         for l in &self.lines {
             if l.from.iter().chain(&l.to).any(|v| !(0.0..=1.0).contains(v)) || l.from == l.to {
-                return Err(err!(Config, "line {:?}: needs two distinct points normalised to 0..1", l.id));
+                return Err(err!(
+                    Config,
+                    "line {:?}: needs two distinct points normalised to 0..1",
+                    l.id
+                ));
             }
         }
         let mut rule_ids: Vec<&str> = Vec::new();
@@ -280,15 +284,22 @@ impl RulesConfig {
             if present && !ok {
                 return Err(Error::new(
                     ErrorKind::Config,
-                    format!("{name} does not apply to this rule type (it takes: {})", allowed.join(", ")),
+                    format!(
+                        "{name} does not apply to this rule type (it takes: {})",
+                        allowed.join(", ")
+                    ),
                 ));
             }
         }
-        for (name, v) in [("min_duration_s", r.min_duration_s), ("end_after_s", r.end_after_s), ("cooldown_s", r.cooldown_s)] {
-            if let Some(v) = v {
-                if !(v >= 0.0 && v.is_finite()) {
-                    return Err(err!(Config, "{name} must be a finite number >= 0"));
-                }
+        for (name, v) in [
+            ("min_duration_s", r.min_duration_s),
+            ("end_after_s", r.end_after_s),
+            ("cooldown_s", r.cooldown_s),
+        ] {
+            if let Some(v) = v
+                && !(v >= 0.0 && v.is_finite())
+            {
+                return Err(err!(Config, "{name} must be a finite number >= 0"));
             }
         }
         match r.kind {
@@ -333,7 +344,8 @@ impl RulesConfig {
             .iter()
             .map(|z| Zone {
                 id: z.id.clone(),
-                polygon: Polygon::new(z.polygon.iter().map(|p| Point::new(p[0], p[1])).collect()).scaled(w as f32, h as f32),
+                polygon: Polygon::new(z.polygon.iter().map(|p| Point::new(p[0], p[1])).collect())
+                    .scaled(w as f32, h as f32),
                 area_m2: z.area_m2,
                 direction: z.direction.map(|d| {
                     let (dx, dy) = (d[0] * w as f32, d[1] * h as f32);

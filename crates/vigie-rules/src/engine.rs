@@ -54,7 +54,7 @@ pub(crate) trait Rule: Send {
 /// What a rule module is built from.
 pub(crate) struct RuleCtx<'a> {
     pub cfg: &'a RuleConfig,
-    /// The rule's zones (all of them, scaled, when it names none and the type allows the whole frame).
+    /// The rule's zones, scaled to pixels; empty when it names none (rules that allow it then watch the whole frame).
     pub zones: Vec<Zone>,
     pub classes: Vec<String>,
     /// Frame size in pixels, for rules whose parameters are relative to the frame.

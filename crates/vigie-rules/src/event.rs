@@ -99,7 +99,15 @@ fn opt_secs<S: serde::Serializer>(t: &Option<Time90k>, s: S) -> Result<S::Ok, S:
 /// A stable event id: FNV-1a over what identifies the event (camera, rule, condition key, start time).
 pub fn event_id(camera: &str, rule: &str, key: &str, start: Time90k) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in [camera.as_bytes(), b"\0", rule.as_bytes(), b"\0", key.as_bytes(), b"\0", &start.0.to_le_bytes()] {
+    for part in [
+        camera.as_bytes(),
+        b"\0",
+        rule.as_bytes(),
+        b"\0",
+        key.as_bytes(),
+        b"\0",
+        &start.0.to_le_bytes(),
+    ] {
         for b in part {
             h ^= *b as u64;
             h = h.wrapping_mul(0x0100_0000_01b3);

@@ -41,9 +41,21 @@ pub struct Timing {
 
 #[derive(Clone, Debug)]
 enum State {
-    Candidate { since: Time90k, last: Time90k },
-    Active { id: String, since: Time90k, last: Time90k, tracks: Vec<TrackId>, peak: f32 },
-    Cooldown { until: Time90k },
+    Candidate {
+        since: Time90k,
+        last: Time90k,
+    },
+    Active {
+        id: String,
+        since: Time90k,
+        last: Time90k,
+        peak: f32,
+        /// The condition as last seen (its track ids sorted): zone, line and region for the update and end.
+        cond: Condition,
+    },
+    Cooldown {
+        until: Time90k,
+    },
 }
 
 /// The lifecycle of all conditions of one rule.
@@ -77,14 +89,22 @@ impl Lifecycle {
             let next = match state {
                 None => self.maybe_start(t, t, c, out),
                 Some(State::Candidate { since, .. }) => self.maybe_start(t, since, c, out),
-                Some(State::Active { id, since, tracks, peak, .. }) => {
+                Some(State::Active {
+                    id, since, peak, cond: prev, ..
+                }) => {
                     let peak = peak.max(c.confidence);
-                    let mut sorted = c.track_ids.clone();
-                    sorted.sort();
-                    if sorted != tracks {
-                        out.push(self.event(&id, Phase::Update, since, None, t, c, peak));
+                    let mut cond = c.clone();
+                    cond.track_ids.sort();
+                    if cond.track_ids != prev.track_ids {
+                        out.push(self.event(&id, Phase::Update, since, None, t, &cond, peak));
                     }
-                    State::Active { id, since, last: t, tracks: sorted, peak }
+                    State::Active {
+                        id,
+                        since,
+                        last: t,
+                        peak,
+                        cond,
+                    }
                 }
                 Some(State::Cooldown { until }) if t < until => State::Cooldown { until },
                 Some(State::Cooldown { .. }) => self.maybe_start(t, t, c, out),
@@ -92,8 +112,12 @@ impl Lifecycle {
             self.states.insert(c.key.clone(), next);
         }
         // Keys that did not hold this frame.
-        let missing: Vec<String> =
-            self.states.keys().filter(|k| !seen.contains(&k.as_str())).cloned().collect();
+        let missing: Vec<String> = self
+            .states
+            .keys()
+            .filter(|k| !seen.contains(&k.as_str()))
+            .cloned()
+            .collect();
         for k in missing {
             let Some(state) = self.states.remove(&k) else { continue };
             match state {
@@ -104,27 +128,33 @@ impl Lifecycle {
                         self.states.insert(k, State::Candidate { since, last });
                     }
                 }
-                State::Active { id, since, last, tracks, peak } => {
+                State::Active {
+                    id,
+                    since,
+                    last,
+                    peak,
+                    cond,
+                } => {
                     if t.0 - last.0 >= timing.end_after.0 {
-                        out.push(Event {
-                            id,
-                            kind: self.kind,
-                            phase: Phase::End,
-                            camera: self.camera.clone(),
-                            rule: self.rule.clone(),
-                            zone: None,
-                            line: None,
-                            start: since,
-                            end: Some(last),
-                            at: t,
-                            track_ids: tracks,
-                            confidence: peak,
-                            bbox: None,
-                            detail: format!("ended after {:.1} s", (last.0 - since.0) as f64 / 90_000.0),
-                        });
-                        self.states.insert(k, State::Cooldown { until: Time90k(last.0 + timing.cooldown.0) });
+                        let detail = format!("ended after {:.1} s", (last.0 - since.0) as f64 / 90_000.0);
+                        out.push(self.end_event(id, since, last, t, cond, peak, detail));
+                        self.states.insert(
+                            k,
+                            State::Cooldown {
+                                until: Time90k(last.0 + timing.cooldown.0),
+                            },
+                        );
                     } else {
-                        self.states.insert(k, State::Active { id, since, last, tracks, peak });
+                        self.states.insert(
+                            k,
+                            State::Active {
+                                id,
+                                since,
+                                last,
+                                peak,
+                                cond,
+                            },
+                        );
                     }
                 }
                 State::Cooldown { until } => {
@@ -139,24 +169,46 @@ impl Lifecycle {
     /// Ends every active event (end of the video or shutdown) at `t`.
     pub fn finish(&mut self, t: Time90k, out: &mut Vec<Event>) {
         for (_, state) in std::mem::take(&mut self.states) {
-            if let State::Active { id, since, last, tracks, peak } = state {
-                out.push(Event {
-                    id,
-                    kind: self.kind,
-                    phase: Phase::End,
-                    camera: self.camera.clone(),
-                    rule: self.rule.clone(),
-                    zone: None,
-                    line: None,
-                    start: since,
-                    end: Some(last),
-                    at: t,
-                    track_ids: tracks,
-                    confidence: peak,
-                    bbox: None,
-                    detail: "the stream ended".into(),
-                });
+            if let State::Active {
+                id,
+                since,
+                last,
+                peak,
+                cond,
+            } = state
+            {
+                out.push(self.end_event(id, since, last, t, cond, peak, "the stream ended".into()));
             }
+        }
+    }
+
+    /// The end of an event: its zone, line, tracks and region as last seen, and why it ended.
+    #[allow(clippy::too_many_arguments)]
+    fn end_event(
+        &self,
+        id: String,
+        since: Time90k,
+        last: Time90k,
+        t: Time90k,
+        cond: Condition,
+        peak: f32,
+        detail: String,
+    ) -> Event {
+        Event {
+            id,
+            kind: self.kind,
+            phase: Phase::End,
+            camera: self.camera.clone(),
+            rule: self.rule.clone(),
+            zone: cond.zone,
+            line: cond.line,
+            start: since,
+            end: Some(last),
+            at: t,
+            track_ids: cond.track_ids,
+            confidence: peak,
+            bbox: cond.bbox,
+            detail,
         }
     }
 
@@ -164,9 +216,15 @@ impl Lifecycle {
         if t.0 - since.0 >= self.timing.min_duration.0 {
             let id = event_id(&self.camera, &self.rule, &c.key, since);
             out.push(self.event(&id, Phase::Start, since, None, t, c, c.confidence));
-            let mut tracks = c.track_ids.clone();
-            tracks.sort();
-            State::Active { id, since, last: t, tracks, peak: c.confidence }
+            let mut cond = c.clone();
+            cond.track_ids.sort();
+            State::Active {
+                id,
+                since,
+                last: t,
+                peak: c.confidence,
+                cond,
+            }
         } else {
             State::Candidate { since, last: t }
         }
@@ -250,11 +308,20 @@ mod tests {
     #[test]
     fn needs_min_duration() {
         // 0.8 s of condition: never starts.
-        let ev = run(&[true, true, true, true, true, false, false, false, false, false, false], T);
+        let ev = run(
+            &[true, true, true, true, true, false, false, false, false, false, false],
+            T,
+        );
         assert!(ev.is_empty(), "{ev:?}");
         // 1.0 s: starts, then ends.
-        let ev = run(&[true; 6].iter().chain([false; 8].iter()).copied().collect::<Vec<_>>(), T);
-        assert_eq!(ev.iter().map(|e| e.phase).collect::<Vec<_>>(), vec![Phase::Start, Phase::End]);
+        let ev = run(
+            &[true; 6].iter().chain([false; 8].iter()).copied().collect::<Vec<_>>(),
+            T,
+        );
+        assert_eq!(
+            ev.iter().map(|e| e.phase).collect::<Vec<_>>(),
+            vec![Phase::Start, Phase::End]
+        );
         assert_eq!(ev[0].start, Time90k(0));
         assert_eq!(ev[1].end, Some(Time90k(5 * 18_000)));
     }
@@ -263,7 +330,13 @@ mod tests {
     fn flicker_at_a_border_gives_one_event() {
         // On/off every other frame for 6 s: the gaps (0.2 s) are shorter than end_after (1 s).
         let frames: Vec<bool> = (0..30).map(|i| i % 2 == 0).collect();
-        let ev = run(&frames, Timing { min_duration: Time90k(0), ..T });
+        let ev = run(
+            &frames,
+            Timing {
+                min_duration: Time90k(0),
+                ..T
+            },
+        );
         let starts = ev.iter().filter(|e| e.phase == Phase::Start).count();
         assert_eq!(starts, 1, "{ev:?}");
     }
@@ -283,6 +356,9 @@ mod tests {
         let a = run(&[true; 10], T);
         let b = run(&[true; 10], T);
         assert_eq!(a, b);
-        assert_ne!(event_id("cam", "r", "zone:z", Time90k(0)), event_id("cam", "r", "zone:y", Time90k(0)));
+        assert_ne!(
+            event_id("cam", "r", "zone:z", Time90k(0)),
+            event_id("cam", "r", "zone:y", Time90k(0))
+        );
     }
 }

@@ -46,10 +46,10 @@ pub(crate) fn save_event(conn: &mut rusqlite::Connection, run: RunId, e: &EventR
                 e.confidence
             ));
         }
-        if let Some(b) = e.bbox {
-            if !b.is_finite() {
-                return Err(err!(InvalidArgument, "event {}: non-finite box", e.id));
-            }
+        if let Some(b) = e.bbox
+            && !b.is_finite()
+        {
+            return Err(err!(InvalidArgument, "event {}: non-finite box", e.id));
         }
         let tx = conn.transaction().sql(what)?;
         let exists: Option<i64> = tx

@@ -53,7 +53,10 @@ classes = [\"car\", \"truck\", \"bus\"]
     let events = events_of(&out);
     let starts: Vec<&Value> = events.iter().filter(|e| e["phase"] == "start").collect();
     assert!(!starts.is_empty(), "people walk through the right part of the walkway");
-    assert!(starts.iter().all(|e| e["rule"] == "people-right"), "the parked vehicles are outside the zone: {starts:?}");
+    assert!(
+        starts.iter().all(|e| e["rule"] == "people-right"),
+        "the parked vehicles are outside the zone: {starts:?}"
+    );
     for e in &starts {
         assert_eq!(e["kind"], "intrusion");
         assert_eq!(e["camera"], "vtest");
@@ -67,7 +70,9 @@ classes = [\"car\", \"truck\", \"bus\"]
     let snaps = std::fs::read_dir(out.join("events")).unwrap().count();
     assert_eq!(snaps, starts.len());
     let store = vigie_store::Store::open(&out.join("vigie.db")).unwrap();
-    let stored = store.events(vigie_store::RunId(summary["run_id"].as_i64().unwrap())).unwrap();
+    let stored = store
+        .events(vigie_store::RunId(summary["run_id"].as_i64().unwrap()))
+        .unwrap();
     assert_eq!(stored.len(), starts.len());
     assert!(stored.iter().all(|e| e.end.is_some() && e.clip_start <= e.start));
     // The same clip gives the same events (stable ids).
@@ -82,12 +87,36 @@ fn line_counts_swap_when_the_clip_is_reversed() {
     let fwd = d.join("fwd.mp4");
     let rev = d.join("rev.mp4");
     let src = vtest();
-    ffmpeg(&["-ss", "20", "-t", "20", "-i", src.to_str().unwrap(), "-c:v", "libx264", "-preset", "veryfast", fwd.to_str().unwrap()]);
-    ffmpeg(&["-i", fwd.to_str().unwrap(), "-vf", "reverse", "-c:v", "libx264", "-preset", "veryfast", rev.to_str().unwrap()]);
+    ffmpeg(&[
+        "-ss",
+        "20",
+        "-t",
+        "20",
+        "-i",
+        src.to_str().unwrap(),
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        fwd.to_str().unwrap(),
+    ]);
+    ffmpeg(&[
+        "-i",
+        fwd.to_str().unwrap(),
+        "-vf",
+        "reverse",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        rev.to_str().unwrap(),
+    ]);
     let cfg = d.join("rules.toml");
     std::fs::write(
         &cfg,
-        format!("{ZONES}\n[[rule]]\nid = \"count\"\ntype = \"line_count\"\nlines = [\"middle\"]\nclasses = [\"person\"]\n"),
+        format!(
+            "{ZONES}\n[[rule]]\nid = \"count\"\ntype = \"line_count\"\nlines = [\"middle\"]\nclasses = [\"person\"]\n"
+        ),
     )
     .unwrap();
     let count = |clip: &std::path::Path, tag: &str| -> (i64, i64) {
@@ -98,8 +127,14 @@ fn line_counts_swap_when_the_clip_is_reversed() {
     };
     let (fi, fo) = count(&fwd, "out-fwd");
     let (ri, ro) = count(&rev, "out-rev");
-    assert!(fi + fo >= 4, "people cross the middle of the walkway in 20 s: in {fi}, out {fo}");
+    assert!(
+        fi + fo >= 4,
+        "people cross the middle of the walkway in 20 s: in {fi}, out {fo}"
+    );
     // Reversed time: left-to-right crossings become right-to-left. Tracking is not perfectly symmetric in time,
     // so allow a difference of 2 on each side.
-    assert!((fi - ro).abs() <= 2 && (fo - ri).abs() <= 2, "forward in/out {fi}/{fo}, reversed {ri}/{ro}");
+    assert!(
+        (fi - ro).abs() <= 2 && (fo - ri).abs() <= 2,
+        "forward in/out {fi}/{fo}, reversed {ri}/{ro}"
+    );
 }

@@ -6,13 +6,17 @@ use super::anchor;
 use crate::config::Line;
 use crate::engine::{FrameInput, LineCount};
 use std::collections::BTreeMap;
-use vigie_core::TrackId;
+use vigie_core::{Time90k, TrackId};
+
+/// How long the side of a track that is no longer seen is remembered.
+const FORGET_AFTER: Time90k = Time90k(30 * 90_000);
 
 pub struct LineCounter {
     lines: Vec<Line>,
     classes: Vec<String>,
-    /// (line index, track) → side it was last firmly on: true = right of from→to ("in" side).
-    sides: BTreeMap<(usize, TrackId), bool>,
+    /// (line index, track) → side it was last firmly on (true = right of from→to on screen, the "in" side) and
+    /// when the track was last seen; forgotten after [`FORGET_AFTER`] so a live camera's memory stays bounded.
+    sides: BTreeMap<(usize, TrackId), (bool, Time90k)>,
     /// (line index, class) → (in, out).
     counts: BTreeMap<(usize, String), (u64, u64)>,
 }
@@ -28,6 +32,8 @@ impl LineCounter {
     }
 
     pub fn push(&mut self, f: &FrameInput) {
+        // A track unseen this long has ended (the tracker keeps lost tracks 2 s by default).
+        self.sides.retain(|_, (_, seen)| f.t.0 - seen.0 < FORGET_AFTER.0);
         for (li, line) in self.lines.iter().enumerate() {
             for o in f.objects.iter().filter(|o| self.classes.contains(&o.class)) {
                 let p = anchor(o);
@@ -37,8 +43,8 @@ impl LineCounter {
                     continue; // not firmly on a side, or beside the segment
                 }
                 let right = d > 0.0;
-                match self.sides.insert((li, o.track_id), right) {
-                    Some(prev) if prev != right => {
+                match self.sides.insert((li, o.track_id), (right, f.t)) {
+                    Some((prev, _)) if prev != right => {
                         let c = self.counts.entry((li, o.class.clone())).or_default();
                         if right {
                             c.0 += 1;
