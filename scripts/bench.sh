@@ -36,4 +36,9 @@ done
 
 py=$(scripts/bench/setup-venv.sh | tail -n 1)
 mkdir -p bench-out
-exec "$py" scripts/bench/bench.py --vigie "$vigie" "$@"
+"$py" scripts/bench/bench.py --vigie "$vigie" "$@"
+if [ "$baselines_only" = 0 ] && [ -d ../shared/data/plates-eu ]; then
+  echo
+  echo "bench: plate reading on ../shared/data/plates-eu (issue 4)"
+  scripts/bench/plates.sh
+fi

@@ -44,3 +44,31 @@ pub(crate) fn environment() -> Result<&'static ort::environment::Environment> {
         )
     })
 }
+
+/// Opens an ONNX Runtime session on `model` with Vigie's usual settings (those of [`Detector`](crate::Detector)):
+/// full graph optimisation, `intra_threads` intra-op threads (0 lets ONNX Runtime pick), no spinning. `what` names
+/// the model in errors ("text detection model").
+///
+/// Errors: [`ErrorKind::NotFound`] when the file does not exist; [`ErrorKind::Model`] when ONNX Runtime is not
+/// loaded or cannot load the file.
+pub fn open_session(model: &Path, intra_threads: usize, what: &str) -> Result<ort::session::Session> {
+    use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
+    let env = environment()?;
+    if !model.is_file() {
+        return Err(err!(NotFound, "{what} {} does not exist", model.display()));
+    }
+    let opening = || format!("opening {what} {}", model.display());
+    let built = |e: ort::Error<SessionBuilder>| Error::wrap(ErrorKind::Model, opening(), ort::Error::<()>::from(e));
+    ort::session::Session::builder(env)
+        .map_err(|e| Error::wrap(ErrorKind::Model, opening(), e))?
+        .with_optimization_level(GraphOptimizationLevel::Level3)
+        .map_err(built)?
+        .with_intra_threads(intra_threads)
+        .map_err(built)?
+        .with_intra_op_spinning(false)
+        .map_err(built)?
+        .with_inter_op_spinning(false)
+        .map_err(built)?
+        .commit_from_file(model)
+        .map_err(|e| Error::wrap(ErrorKind::Model, opening(), e))
+}

@@ -6,11 +6,13 @@
 //! - [`analyze`]: `vigie analyze`, the file pipeline (decode → detect → track → store).
 //! - [`report`], [`draw`]: what a run writes (JSON, pictures, HTML).
 //! - [`bench`]: `vigie bench`, measurements used by `make bench`.
+//! - [`plates_cmd`]: `vigie plates`, licence-plate reading on image files and its accuracy benchmark.
 
 mod analyze;
 mod bench;
 mod config;
 mod draw;
+mod plates_cmd;
 mod report;
 
 use clap::{Parser, Subcommand};
@@ -54,6 +56,11 @@ enum Cmd {
     Bench {
         #[command(subcommand)]
         what: bench::BenchCmd,
+    },
+    /// Licence-plate reading on image files.
+    Plates {
+        #[command(subcommand)]
+        what: plates_cmd::PlatesCmd,
     },
     /// Configuration tools.
     Config {
@@ -137,6 +144,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Cmd::Bench { what } => bench::run(what),
+        Cmd::Plates { what } => plates_cmd::run(what),
         Cmd::Config { what } => match what {
             ConfigCmd::Check { file } => {
                 let cfg = config::Config::load(&file)?;
