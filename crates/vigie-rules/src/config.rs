@@ -171,7 +171,7 @@ pub struct RuleConfig {
     pub max_per_m2: Option<f32>,
     /// `crowd_movement`: a rise of the median speed by this factor over its recent baseline. Default 2.5.
     pub speed_factor: Option<f32>,
-    /// `abandoned_object`: no person within this distance, in object-box diagonals... see the rule's docs.
+    /// `abandoned_object`: no person staying within this distance of the object, in person heights. Default 1.5.
     pub owner_radius: Option<f32>,
     /// `abandoned_object`: how long the object must be without a person near it. Default 10.
     pub unattended_s: Option<f64>,

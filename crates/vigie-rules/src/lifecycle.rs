@@ -90,7 +90,11 @@ impl Lifecycle {
                 None => self.maybe_start(t, t, c, out),
                 Some(State::Candidate { since, .. }) => self.maybe_start(t, since, c, out),
                 Some(State::Active {
-                    id, since, peak, cond: prev, ..
+                    id,
+                    since,
+                    peak,
+                    cond: prev,
+                    ..
                 }) => {
                     let peak = peak.max(c.confidence);
                     let mut cond = c.clone();

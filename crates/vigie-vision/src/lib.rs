@@ -7,6 +7,9 @@
 //! - [`decode`]: pure decoders over output slices (NanoDet GFL, YOLOX, YOLOv8), in model coordinates.
 //! - [`nms`]: class-wise non-maximum suppression, [`nms_classwise`].
 //! - [`detector`]: [`Detector`], which ties them together around one ONNX Runtime session.
+//! - [`pose`]: [`PoseEstimator`], MoveNet MultiPose on person crops: the body axis for "person on the ground".
+//! - [`fire`]: [`FireBaseline`] (flame colour that moves and flickers) and [`FireClassifier`] (a user's ONNX
+//!   image classifier) for "fire start".
 //!
 //! # Example
 //! ```no_run
@@ -25,8 +28,10 @@
 
 pub mod decode;
 pub mod detector;
+pub mod fire;
 pub mod letterbox;
 pub mod nms;
+pub mod pose;
 pub mod preprocess;
 pub mod runtime;
 
@@ -34,7 +39,9 @@ pub use decode::{
     DecodeParams, GflLevel, decode_gfl, decode_nanodet, decode_yolov8, decode_yolox, yolox_looks_decoded,
 };
 pub use detector::{Detector, DetectorConfig, DetectorKind, MAX_CANDIDATES};
+pub use fire::{FireBaseline, FireBaselineConfig, FireClassifier, FireRegion};
 pub use letterbox::{Letterbox, Pad};
 pub use nms::nms_classwise;
+pub use pose::{BodyPose, PoseConfig, PoseEstimator, worth_checking};
 pub use preprocess::{ChannelOrder, InputFormat, Preprocessor};
-pub use runtime::init_runtime;
+pub use runtime::{init_runtime, open_session};

@@ -541,6 +541,9 @@ struct Analysers {
     pose: Option<vigie_vision::PoseEstimator>,
     /// Recent boxes of each person track, to decide cheaply whether a pose check is worth it.
     history: BTreeMap<TrackId, Vec<vigie_core::BBox>>,
+    /// When each track's pose was last estimated: at most one pose per track per [`POSE_EVERY`] (a verdict holds
+    /// for 3 s in the rule), which keeps the cost bounded when many people look horizontal.
+    last_pose: BTreeMap<TrackId, Time90k>,
     fire_baseline: Option<vigie_vision::FireBaseline>,
     fire_classifier: Option<vigie_vision::FireClassifier>,
 }
@@ -561,16 +564,24 @@ impl Analysers {
                 Some(m) => {
                     let model = bases.resolve_existing(m, "fire.classifier")?;
                     let [w, h] = cfg.fire.classifier_input.unwrap_or([224, 224]);
-                    fire_classifier = Some(vigie_vision::FireClassifier::new(&model, w, h, cfg.fire.classifier_class)?);
+                    fire_classifier = Some(vigie_vision::FireClassifier::new(
+                        &model,
+                        w,
+                        h,
+                        cfg.fire.classifier_class,
+                    )?);
                 }
                 None => {
-                    fire_baseline = Some(vigie_vision::FireBaseline::new(vigie_vision::FireBaselineConfig::default())?)
+                    fire_baseline = Some(vigie_vision::FireBaseline::new(
+                        vigie_vision::FireBaselineConfig::default(),
+                    )?)
                 }
             }
         }
         Ok(Analysers {
             pose,
             history: BTreeMap::new(),
+            last_pose: BTreeMap::new(),
             fire_baseline,
             fire_classifier,
         })
@@ -586,12 +597,18 @@ impl Analysers {
                 if h.len() > 25 {
                     h.remove(0);
                 }
-                if vigie_vision::worth_checking(h) {
+                let due = self
+                    .last_pose
+                    .get(&o.track_id)
+                    .is_none_or(|t| input.t.0 - t.0 >= POSE_EVERY.0);
+                if due && vigie_vision::worth_checking(h) {
                     check.push((o.track_id, o.bbox));
+                    self.last_pose.insert(o.track_id, input.t);
                 }
             }
             let seen: Vec<TrackId> = input.objects.iter().map(|o| o.track_id).collect();
             self.history.retain(|id, _| seen.contains(id));
+            self.last_pose.retain(|_, t| input.t.0 - t.0 < 10 * POSE_EVERY.0);
             if !check.is_empty() {
                 for p in pose.estimate(frame, &check)? {
                     input.poses.push(vigie_rules::PoseObs {
@@ -614,6 +631,9 @@ impl Analysers {
         Ok(())
     }
 }
+
+/// Minimum media time between two pose estimates of one track.
+const POSE_EVERY: Time90k = Time90k(90_000);
 
 /// The rule engine's view of a frame: confirmed tracks with their voted class.
 fn rules_input(t: Time90k, objects: &[TrackedObject], labels: &[String]) -> FrameInput {

@@ -40,7 +40,7 @@
 //! | `unattended_s` | 10 | still and without an attendant this long before the condition holds |
 //! | `min_duration_s` | 30 | the condition held this long before the alert |
 //!
-//! Confidence: the object's latest detection score.
+//! Confidence: the object's latest detection score (not the 0 of a box the tracker only predicted).
 //!
 //! # Limits
 //! The detector's bag classes are weak on small or partly hidden bags and confuse some bins, boxes and
@@ -196,7 +196,10 @@ impl Rule for AbandonedObject {
                 st.still_since = t;
             }
             st.bbox = o.bbox;
-            st.score = o.score;
+            // A box only predicted by the tracker has score 0: keep the last detection's.
+            if o.score > 0.0 {
+                st.score = o.score;
+            }
             st.class = o.class.clone();
             st.last_seen = t;
         }

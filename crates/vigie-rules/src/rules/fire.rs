@@ -19,7 +19,7 @@
 //! | `min_duration_s` | 3 | how long a cluster must persist before the alert |
 //!
 //! `classes` does not apply (the regions are not tracked objects). Confidence: the best region score of the
-//! frame. Accuracy, measured: `docs/rules-accuracy-draft-2.md` (the baseline was never tested on real fire).
+//! frame. Accuracy, measured: `docs/accuracy.md` (the baseline was never tested on real fire).
 
 use super::support::Region;
 use crate::engine::{FrameInput, Rule, RuleCtx};

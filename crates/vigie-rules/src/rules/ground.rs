@@ -19,8 +19,8 @@
 //! | `classes` | person | what is watched |
 //! | `min_duration_s` | 5 | how long the person must stay down before the alert |
 //!
-//! Confidence: the pose's confidence when the pose decided, otherwise the detection score capped at 0.5 (the box
-//! shape alone is weak evidence).
+//! Confidence: the pose's confidence when the pose decided, otherwise the latest detection score capped at 0.5
+//! (the box shape alone is weak evidence).
 //!
 //! # Limits
 //! - The box fallback fires on someone sitting on the ground with legs stretched, lying on a bench or a lawn on
@@ -56,6 +56,8 @@ const FORGET_S: f64 = 30.0;
 #[derive(Clone, Debug, Default)]
 struct PersonState {
     last_seen: Time90k,
+    /// Latest detection score (a box the tracker only predicted has 0).
+    score: f32,
     upright_seen: bool,
     /// Latest confident pose: (time, degrees from vertical, confidence).
     pose: Option<(Time90k, f32, f32)>,
@@ -97,6 +99,9 @@ impl Rule for PersonOnGround {
             let (w, h) = (o.bbox.width(), o.bbox.height());
             let st = self.tracks.entry(o.track_id).or_default();
             st.last_seen = f.t;
+            if o.score > 0.0 {
+                st.score = o.score;
+            }
             if let Some(&(deg, conf)) = poses.get(&o.track_id) {
                 st.pose = Some((f.t, deg, conf));
             }
@@ -111,7 +116,7 @@ impl Rule for PersonOnGround {
                 }),
                 None => (w > 0.0 && h > 0.0 && st.upright_seen && w > WIDE * h).then(|| {
                     (
-                        o.score.clamp(0.0, 0.5),
+                        st.score.clamp(0.0, 0.5),
                         format!(
                             "box {:.1} times wider than tall after being upright (box shape, no recent pose)",
                             w / h
