@@ -230,22 +230,9 @@ impl Preprocessor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vigie_core::Time90k;
 
     fn frame(w: u32, h: u32, f: impl Fn(u32, u32) -> [u8; 3]) -> RgbFrame {
-        let mut data = Vec::with_capacity((w * h * 3) as usize);
-        for y in 0..h {
-            for x in 0..w {
-                data.extend_from_slice(&f(x, y));
-            }
-        }
-        RgbFrame {
-            width: w,
-            height: h,
-            data,
-            pts: Time90k(0),
-            index: 0,
-        }
+        RgbFrame::from_fn(w, h, f)
     }
 
     #[test]
