@@ -22,7 +22,7 @@ pub fn class_color(class: &str) -> [u8; 3] {
         "motorcycle" => [244, 211, 94],
         "car" => [46, 134, 222],
         "bus" => [131, 56, 236],
-        "truck" => [58, 134, 255],
+        "truck" => [0, 200, 200],
         "backpack" | "handbag" | "suitcase" => [6, 214, 160],
         "knife" => [255, 0, 110],
         _ => [200, 200, 200],

@@ -203,8 +203,8 @@ table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:.25em .6e
 th{{background:#f3f3f3}} .gallery{{display:flex;flex-wrap:wrap;gap:8px}}
 figure{{margin:0;width:280px}} figure img{{width:280px}} figcaption{{font-size:.85em}}
 </style></head><body><h1>{title}</h1>
-<p>{w}×{hgt} {codec}, {dur:.1} s; {dec} frames decoded, {ana} analysed at {fps}; wall time {wall:.1} s
-(pipeline {pipe:.1} s, of which inference {inf:.1} s). Model: {model}. Database: {db} (run {run}).</p>
+<p>{w}×{hgt} {codec}, {dur:.1} s; {dec} frames decoded, {ana} analysed at {fps}; wall time {wall:.1} s before this report
+(pipeline {pipe:.1} s; inference {inf:.1} s summed over {workers} detector worker(s)). Model: {model}. Database: {db} (run {run}).</p>
 <h2>Tracks per class</h2><table><tr><th>class</th><th>tracks</th></tr>"#,
         w = s.width,
         hgt = s.height,
@@ -218,6 +218,7 @@ figure{{margin:0;width:280px}} figure img{{width:280px}} figcaption{{font-size:.
             "every frame".into()
         },
         wall = s.wall_s,
+        workers = s.timing.detect_workers,
         pipe = s.timing.pipeline_s,
         inf = s.timing.inference_s,
         model = esc(&s.model),
