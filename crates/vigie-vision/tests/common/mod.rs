@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod onnx;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
