@@ -289,14 +289,14 @@ mod tests {
         assert!(ev.is_empty(), "{ev:#?}");
     }
 
-    #[test]
-    fn a_crowd_scattering_is_a_dispersal() {
-        // 8 people stand in a tight ring (radius 60 px, 100 px high) for 10 s, then run outwards at 2 heights/s.
-        let fr: Vec<_> = (0..80)
+    /// 8 people in a tight ring (radius 60 px, 100 px high) for 10 s (50 frames), then moving outwards at `speed`
+    /// person heights per second; `n` frames at 5 fps.
+    fn ring(n: i64, speed: f32) -> Vec<crate::engine::FrameInput> {
+        (0..n)
             .map(|i| {
                 let r = 60.0
                     + if i >= 50 {
-                        2.0 * 100.0 * 0.2 * (i - 50) as f32
+                        speed * 100.0 * 0.2 * (i - 50) as f32
                     } else {
                         0.0
                     };
@@ -308,7 +308,13 @@ mod tests {
                     .collect();
                 frame(i, o)
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn a_crowd_scattering_is_a_dispersal() {
+        // 8 people stand in a tight ring (radius 60 px, 100 px high) for 10 s, then run outwards at 2 heights/s.
+        let fr = ring(80, 2.0);
         let ev = run(CFG, fr.clone());
         let s = starts(&ev);
         assert_eq!(s.len(), 1, "{ev:#?}");
@@ -320,23 +326,7 @@ mod tests {
     #[test]
     fn a_group_parting_at_walking_pace_is_not_a_dispersal() {
         // 8 people in a tight ring, then walking outwards at 0.6 heights/s.
-        let fr: Vec<_> = (0..100)
-            .map(|i| {
-                let r = 60.0
-                    + if i >= 50 {
-                        0.6 * 100.0 * 0.2 * (i - 50) as f32
-                    } else {
-                        0.0
-                    };
-                let o = (0..8)
-                    .map(|k| {
-                        let a = k as f32 * std::f32::consts::TAU / 8.0;
-                        person(k + 1, 500.0 + r * a.cos(), 500.0 + r * a.sin(), 100.0)
-                    })
-                    .collect();
-                frame(i, o)
-            })
-            .collect();
+        let fr = ring(100, 0.6);
         let ev = run(CFG, fr);
         assert!(ev.is_empty(), "{ev:#?}");
     }
