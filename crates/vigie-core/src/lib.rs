@@ -9,12 +9,14 @@
 //! - [`track`]: track ids and tracked objects ([`TrackedObject`], `Option<TrackId>` never sentinels).
 //! - [`frame`]: decoded RGB frames with their media time.
 //! - [`time`]: media time in 90 kHz units.
+//! - [`media`]: encoded frames (AVCC/HVCC samples) and stream parameters, shared by sources, recorder, decoder.
 
 pub mod class;
 pub mod detect;
 pub mod error;
 pub mod frame;
 pub mod geom;
+pub mod media;
 pub mod time;
 pub mod track;
 
@@ -23,5 +25,6 @@ pub use detect::Detections;
 pub use error::{Error, ErrorKind, Result, ResultExt};
 pub use frame::RgbFrame;
 pub use geom::{BBox, Point, Polygon, Segment};
+pub use media::{EncodedFrame, StreamParams, VideoCodec};
 pub use time::Time90k;
 pub use track::{TrackId, TrackSummary, TrackedObject};
