@@ -1,7 +1,6 @@
 # Vigie. `make run` and `make test` do all set-up on a fresh Debian/Ubuntu machine (as root).
 SHELL := /bin/bash
 CARGO ?= cargo
-DEMO ?= .cache/vigie/testdata/vtest.avi
 
 .PHONY: all deps assets test-data build run test lint bench clean
 
@@ -19,9 +18,10 @@ test-data: deps
 build: assets
 	$(CARGO) build --release --locked
 
-# Until the live service exists: analyse the demo clip (a real pedestrian walkway) and point at the report.
+# The live service with its demo camera (real footage played in a loop, recorded and analysed); console and API
+# on http://127.0.0.1:8080 (metrics at /metrics, health at /api/health). Ctrl-C stops it cleanly.
 run: build test-data
-	target/release/vigie analyze $(DEMO) --out vigie-out/demo
+	target/release/vigie serve --config config/demo.toml
 
 test: assets test-data
 	$(CARGO) fmt --all -- --check

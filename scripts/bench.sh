@@ -10,6 +10,8 @@
 #                                                                                             goal: <= 1.10
 #   3. `vigie bench decode` fps vs `ffmpeg -threads 1 -i CLIP -f null -`, on vtest.avi and on a 720p H.264 clip
 #      made from ../shared/data/video/car-detection.mp4                                         goal: ratio >= 0.9
+#   4. cameras sustained by `vigie serve` (scripts/bench/cameras.py): 720p H.264 25 fps real footage over RTSP on
+#      loopback, recording on, analysis at 5 fps; CPU per camera vs ffmpeg receiving the same streams  goal: >= 16
 # Each measurement runs 3 times (VIGIE_BENCH_ROUNDS), Vigie and its baseline alternating, and the best is kept.
 # Results: a table on stdout, bench-out/benchmarks.json, bench-out/benchmarks.md (for docs/benchmarks.md), and every
 # command's output under bench-out/logs/.
@@ -37,6 +39,11 @@ done
 py=$(scripts/bench/setup-venv.sh | tail -n 1)
 mkdir -p bench-out
 "$py" scripts/bench/bench.py --vigie "$vigie" "$@"
+if [ "$baselines_only" = 0 ]; then
+  echo
+  echo "bench: cameras sustained by vigie serve (issue 5)"
+  python3 scripts/bench/cameras.py --vigie "$vigie" --counts "${VIGIE_BENCH_CAMERAS:-4,8,12,16,20}"
+fi
 if [ "$baselines_only" = 0 ] && [ -d ../shared/data/plates-eu ]; then
   echo
   echo "bench: plate reading on ../shared/data/plates-eu (issue 4)"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fetches public test media from the package registries into .cache/vigie/testdata/ (git-ignored):
 #   vtest.avi   Debian opencv-doc   (real pedestrian walkway, 768x576, MPEG-4 part 2, 10 fps, 80 s)
+#   vtest.mp4   the same, re-encoded to H.264 (key frame every second): the demo camera of config/demo.toml
 #   dog.jpg, person.jpg, horses.jpg   Debian darknet (data/)
 #   bus.jpg, zidane.jpg               PyPI ultralytics (assets/), wheel pinned by version
 # The footage under ../shared/data/ is used in place; it is never copied into the repository.
@@ -35,5 +36,11 @@ with zipfile.ZipFile(glob.glob(f"{d}/deb/ultralytics-*.whl")[0]) as z:
             out.write(z.read(f"ultralytics/assets/{name}"))
 PY
 fi
-for f in vtest.avi dog.jpg bus.jpg; do have "$f" || { echo "test-data: missing $f" >&2; exit 1; }; done
+# The demo camera of `make run` (config/demo.toml): vtest.avi as H.264 with a key frame every second and no B-frames
+# (as most cameras send), so that it is recorded by remux and cut into segments like a camera's stream.
+if ! have vtest.mp4; then
+  ffmpeg -v error -y -i "$dir/vtest.avi" -c:v libx264 -preset veryfast -crf 23 -g 10 -bf 0 -pix_fmt yuv420p -an \
+    "$dir/vtest.mp4.part.mp4" && mv "$dir/vtest.mp4.part.mp4" "$dir/vtest.mp4"
+fi
+for f in vtest.avi vtest.mp4 dog.jpg bus.jpg; do have "$f" || { echo "test-data: missing $f" >&2; exit 1; }; done
 echo "test-data: ok ($dir)"

@@ -8,6 +8,7 @@
 //! - [`mod@vote`]: [`vote()`] combines the reads of one vehicle track into one. Pure.
 //! - [`eval`]: ground-truth files and the accuracy measure used by the regression test and `vigie plates bench`.
 //! - [`parking`]: the parking pre-check.
+//! - [`tracks`]: the plates read on vehicle tracks during `vigie analyze`, in their own database file.
 //!
 //! # Example
 //! ```no_run
@@ -26,8 +27,10 @@ pub mod eval;
 pub mod grammar;
 pub mod parking;
 pub mod read;
+pub mod tracks;
 pub mod vote;
 
 pub use grammar::PlateFormat;
 pub use read::{PlateRead, PlateReader, ReaderConfig, load_image};
+pub use tracks::{TrackPlate, TrackPlateStore};
 pub use vote::vote;

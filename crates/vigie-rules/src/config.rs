@@ -7,6 +7,7 @@
 //! id = "forecourt"
 //! polygon = [[0.1, 0.5], [0.9, 0.5], [0.9, 1.0], [0.1, 1.0]]
 //! area_m2 = 120.0          # optional: ground area, for densities per m²
+//! metres_per_pixel = 0.02  # optional: ground scale, for speeds in m/s (wrong_way, crowd_movement)
 //! direction = [1.0, 0.0]   # optional: the allowed direction of travel (image vector), for wrong_way
 //!
 //! [[line]]
@@ -20,9 +21,20 @@
 //! zones = ["forecourt"]
 //! classes = ["person", "car"]
 //! min_duration_s = 1.0
+//! schedule = { timezone = "local", windows = [{ days = ["sat", "sun"], start = "22:00", end = "06:00" }] }
 //! ```
+//!
+//! # Ground scale
+//! Zones are in normalised coordinates and rules measure in the image (frame widths, person heights), which needs
+//! no calibration. Where the ground scale of a zone is known, `metres_per_pixel` lets `wrong_way` and
+//! `crowd_movement` take speeds in m/s (`min_speed_mps`, `min_distance_m`), and `area_m2` lets
+//! `excessive_density` take people per m² (`max_per_m2`). `metres_per_pixel` is metres on the ground per pixel of
+//! the video *as analysed* (its source resolution), around the zone: measure it on a snapshot of the camera
+//! (a 5 m lane marking 250 pixels long: 0.02), once per zone if the perspective is strong; it must be measured
+//! again if the camera's resolution changes (the zone itself need not be). Lines take no scale: counts need none.
 
 use crate::event::EventKind;
+use crate::schedule::{Schedule, ScheduleConfig};
 use serde::Deserialize;
 use vigie_core::{Error, ErrorKind, Point, Polygon, Result, Segment, err};
 
@@ -43,8 +55,11 @@ pub struct ZoneConfig {
     pub id: String,
     /// Vertices, normalised `[x, y]` (0..1, origin top-left).
     pub polygon: Vec<[f32; 2]>,
-    /// Ground area of the zone in m², for densities in people per m².
+    /// Ground area of the zone in m², for densities in people per m² (`max_per_m2`).
     pub area_m2: Option<f32>,
+    /// Ground scale around the zone: metres per pixel of the video as analysed, for speeds and distances in
+    /// metres (`min_speed_mps`, `min_distance_m`). See the module documentation.
+    pub metres_per_pixel: Option<f32>,
     /// Allowed direction of travel, an image-plane vector `[dx, dy]` (y down); needed by `wrong_way`.
     pub direction: Option<[f32; 2]>,
 }
@@ -100,11 +115,11 @@ impl RuleType {
         match self {
             RuleType::Intrusion => &["zones"],
             RuleType::LineCount => &["lines"],
-            RuleType::WrongWay => &["zones", "min_speed", "min_distance"],
+            RuleType::WrongWay => &["zones", "min_speed", "min_distance", "min_speed_mps", "min_distance_m"],
             RuleType::Loitering => &["zones"],
             RuleType::Gathering => &["zones", "min_people", "radius"],
             RuleType::ExcessiveDensity => &["zones", "max_people", "max_per_m2"],
-            RuleType::CrowdMovement => &["zones", "min_people", "speed_factor"],
+            RuleType::CrowdMovement => &["zones", "min_people", "speed_factor", "min_speed_mps"],
             RuleType::AbandonedObject => &["zones", "owner_radius", "unattended_s"],
             RuleType::PersonOnGround => &["zones"],
             RuleType::Weapon => &["zones", "min_score"],
@@ -133,7 +148,8 @@ impl RuleType {
     }
 }
 
-/// One rule. Common keys: `id`, `type`, `classes`, `min_duration_s`, `end_after_s`, `cooldown_s`, `enabled`.
+/// One rule. Common keys: `id`, `type`, `classes`, `min_duration_s`, `end_after_s`, `cooldown_s`, `enabled`,
+/// `schedule`.
 /// Type-specific keys are listed in [`RuleType`]'s documentation of each rule module.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -144,6 +160,8 @@ pub struct RuleConfig {
     #[serde(default = "yes")]
     pub enabled: bool,
     /// Classes the rule looks at; default depends on the type (people for loitering, bags for abandoned objects...).
+    /// Each must be a detector label; one the detector does not keep is a warning, and a rule none of whose classes
+    /// is kept is refused ([`RulesConfig::classes_not_kept`]).
     pub classes: Option<Vec<String>>,
     /// The condition must hold this long before an event starts. Default depends on the type.
     pub min_duration_s: Option<f64>,
@@ -151,6 +169,8 @@ pub struct RuleConfig {
     pub end_after_s: Option<f64>,
     /// After an event ends, the same situation does not raise a new one for this long. Default 30.
     pub cooldown_s: Option<f64>,
+    /// When the rule is active: weekly windows of local time ([`crate::schedule`]). Default: always.
+    pub schedule: Option<ScheduleConfig>,
     /// Zones the rule watches (empty: the whole frame, where the type allows it).
     #[serde(default)]
     pub zones: Vec<String>,
@@ -161,6 +181,13 @@ pub struct RuleConfig {
     pub min_speed: Option<f32>,
     /// `wrong_way`: minimum distance travelled against the direction, in frame widths. Default 0.05.
     pub min_distance: Option<f32>,
+    /// `wrong_way`: minimum speed against the direction in m/s, instead of `min_speed`; `crowd_movement`: the
+    /// people moving must also be at least this fast in m/s. Needs every zone of the rule to have
+    /// `metres_per_pixel`.
+    pub min_speed_mps: Option<f32>,
+    /// `wrong_way`: minimum distance travelled against the direction in metres, instead of `min_distance`. Needs
+    /// every zone of the rule to have `metres_per_pixel`.
+    pub min_distance_m: Option<f32>,
     /// `gathering`, `crowd_movement`: minimum number of people. Defaults 4 and 6.
     pub min_people: Option<u32>,
     /// `gathering`: people within this distance of one another, in person heights. Default 1.5.
@@ -189,6 +216,7 @@ pub struct Zone {
     pub id: String,
     pub polygon: Polygon,
     pub area_m2: Option<f32>,
+    pub metres_per_pixel: Option<f32>,
     pub direction: Option<Point>,
 }
 
@@ -220,6 +248,11 @@ impl RulesConfig {
                 && !(a > 0.0 && a.is_finite())
             {
                 return Err(err!(Config, "zone {:?}: area_m2 must be > 0", z.id));
+            }
+            if let Some(m) = z.metres_per_pixel
+                && !(m > 0.0 && m.is_finite())
+            {
+                return Err(err!(Config, "zone {:?}: metres_per_pixel must be > 0", z.id));
             }
             if ids.contains(&z.id.as_str()) {
                 return Err(err!(Config, "zone id {:?} is used twice", z.id));
@@ -260,16 +293,62 @@ impl RulesConfig {
                 }
             }
             self.check_params(r).map_err(ctx)?;
+            if let Some(s) = &r.schedule {
+                Schedule::new(s).map_err(ctx)?;
+            }
         }
         Ok(())
     }
 
+    /// Checks the classes each enabled rule watches (its `classes`, or its type's default) against the classes the
+    /// detectors *keep* (`kept`: `[detector] classes`, plus a second detector's), which is narrower than the labels
+    /// [`validate`](Self::validate) checks against: a detection of a class not kept is dropped before tracking, so
+    /// a rule never sees it.
+    ///
+    /// Returns one warning per rule and class not kept (`rule "r" (Intrusion) watches class "bus", which the
+    /// detector does not keep: ...`), for the caller to print: a rule watching several classes still works for
+    /// the others. A rule none of whose classes is kept could never raise anything: that is a configuration error
+    /// naming the rule and its classes (disable the rule or keep a class).
+    pub fn classes_not_kept(&self, kept: &[String]) -> Result<Vec<String>> {
+        let mut warnings = Vec::new();
+        for r in self.rules.iter().filter(|r| r.enabled) {
+            let classes: Vec<String> = match &r.classes {
+                Some(c) => c.clone(),
+                None => r.kind.defaults().1.iter().map(|s| s.to_string()).collect(),
+            };
+            if classes.is_empty() {
+                continue; // fire_start watches regions, not classes
+            }
+            let missing: Vec<&String> = classes.iter().filter(|c| !kept.contains(c)).collect();
+            if missing.len() == classes.len() {
+                return Err(err!(
+                    Config,
+                    "rule {:?} ({:?}): none of its classes ({}) is kept by the detector ([detector] classes): it \
+                     could never raise anything; keep one of them or set enabled = false",
+                    r.id,
+                    r.kind,
+                    classes.join(", ")
+                ));
+            }
+            for c in missing {
+                warnings.push(format!(
+                    "rule {:?} ({:?}) watches class {c:?}, which the detector does not keep ([detector] classes): \
+                     the rule will never see one",
+                    r.id, r.kind
+                ));
+            }
+        }
+        Ok(warnings)
+    }
+
     fn check_params(&self, r: &RuleConfig) -> Result<()> {
-        let given: [(&str, bool); 11] = [
+        let given: [(&str, bool); 13] = [
             ("zones", !r.zones.is_empty()),
             ("lines", !r.lines.is_empty()),
             ("min_speed", r.min_speed.is_some()),
             ("min_distance", r.min_distance.is_some()),
+            ("min_speed_mps", r.min_speed_mps.is_some()),
+            ("min_distance_m", r.min_distance_m.is_some()),
             ("min_people", r.min_people.is_some()),
             ("radius", r.radius.is_some()),
             ("max_people", r.max_people.is_some()),
@@ -300,6 +379,42 @@ impl RulesConfig {
                 && !(v >= 0.0 && v.is_finite())
             {
                 return Err(err!(Config, "{name} must be a finite number >= 0"));
+            }
+        }
+        // Speeds and distances in metres need a ground scale on every zone of the rule.
+        for (metric, value, image, image_given, floor) in [
+            (
+                "min_speed_mps",
+                r.min_speed_mps,
+                "min_speed",
+                r.min_speed.is_some(),
+                false,
+            ),
+            (
+                "min_distance_m",
+                r.min_distance_m,
+                "min_distance",
+                r.min_distance.is_some(),
+                true,
+            ),
+        ] {
+            let Some(v) = value else { continue };
+            if image_given {
+                return Err(err!(
+                    Config,
+                    "give {image} (image units) or {metric} (metres), not both"
+                ));
+            }
+            if !(v.is_finite() && (v > 0.0 || (floor && v == 0.0))) {
+                return Err(err!(Config, "{metric} must be {}", if floor { ">= 0" } else { "> 0" }));
+            }
+            if r.zones.is_empty() {
+                return Err(err!(Config, "{metric} needs `zones` with `metres_per_pixel`"));
+            }
+            for z in &r.zones {
+                if self.zones.iter().any(|zc| &zc.id == z && zc.metres_per_pixel.is_none()) {
+                    return Err(err!(Config, "{metric} needs zone {z:?} to have `metres_per_pixel`"));
+                }
             }
         }
         match r.kind {
@@ -347,6 +462,7 @@ impl RulesConfig {
                 polygon: Polygon::new(z.polygon.iter().map(|p| Point::new(p[0], p[1])).collect())
                     .scaled(w as f32, h as f32),
                 area_m2: z.area_m2,
+                metres_per_pixel: z.metres_per_pixel,
                 direction: z.direction.map(|d| {
                     let (dx, dy) = (d[0] * w as f32, d[1] * h as f32);
                     let n = (dx * dx + dy * dy).sqrt().max(1e-6);

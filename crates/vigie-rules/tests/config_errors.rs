@@ -132,3 +132,88 @@ fn unknown_key_and_type() {
     rejects("id = \"g\"\ntype = \"gathering\"\nradius_m = 2.0", "radius_m");
     rejects("id = \"g\"\ntype = \"riot\"", "riot");
 }
+
+#[test]
+fn metres_need_a_ground_scale() {
+    rejects(
+        "id = \"ww\"\ntype = \"wrong_way\"\nzones = [\"walk\"]\nmin_speed_mps = 1.0",
+        "min_speed_mps needs zone \"walk\" to have `metres_per_pixel`",
+    );
+    rejects(
+        "id = \"c\"\ntype = \"crowd_movement\"\nmin_speed_mps = 2.0",
+        "min_speed_mps needs `zones`",
+    );
+    rejects(
+        "id = \"c\"\ntype = \"crowd_movement\"\nzones = [\"hall\"]\nmin_distance_m = 2.0",
+        "min_distance_m does not apply",
+    );
+    // With a scale: accepted, but not together with the same threshold in image units, and not <= 0.
+    let scaled = |rule: &str| -> Result<(), String> {
+        let labels: Vec<String> = COCO80.iter().map(|s| s.to_string()).collect();
+        let text = format!(
+            "{}[[rule]]\n{rule}",
+            ZONES.replace("direction", "metres_per_pixel = 0.02\ndirection")
+        );
+        let cfg = RulesConfig::parse(&text, "t").map_err(|e| e.to_string())?;
+        Engine::new(&cfg, "north", 768, 576, &labels)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    scaled("id = \"ww\"\ntype = \"wrong_way\"\nzones = [\"walk\"]\nmin_speed_mps = 1.0\nmin_distance_m = 2.0")
+        .expect("a scaled zone takes metres");
+    scaled("id = \"c\"\ntype = \"crowd_movement\"\nzones = [\"walk\"]\nmin_speed_mps = 2.5").expect("crowd in m/s");
+    for (rule, needle) in [
+        (
+            "id = \"ww\"\ntype = \"wrong_way\"\nzones = [\"walk\"]\nmin_speed_mps = 1.0\nmin_speed = 0.03",
+            "not both",
+        ),
+        (
+            "id = \"ww\"\ntype = \"wrong_way\"\nzones = [\"walk\"]\nmin_speed_mps = 0.0",
+            "min_speed_mps must be > 0",
+        ),
+        (
+            "id = \"ww\"\ntype = \"wrong_way\"\nzones = [\"walk\"]\nmin_distance_m = -1.0",
+            "min_distance_m must be >= 0",
+        ),
+    ] {
+        let e = scaled(rule).expect_err(rule);
+        assert!(e.contains(needle), "{needle} in {e}");
+    }
+    let bad_zone = "[[zone]]\nid = \"z\"\npolygon = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]]\nmetres_per_pixel = 0.0\n";
+    let e = RulesConfig::parse(bad_zone, "t")
+        .unwrap()
+        .validate(&[])
+        .expect_err("scale 0");
+    assert!(e.to_string().contains("metres_per_pixel must be > 0"), "{e}");
+}
+
+#[test]
+fn classes_the_detector_does_not_keep() {
+    let kept: Vec<String> = ["person", "car", "knife"].iter().map(|s| s.to_string()).collect();
+    let cfg = |rules: &str| RulesConfig::parse(&format!("{ZONES}{rules}"), "t").expect("parses");
+    // Intrusion watches people and vehicles by default: bicycle, motorcycle, bus and truck are not kept (4
+    // warnings naming the rule); the gathering's people are.
+    let w = cfg("[[rule]]\nid = \"in\"\ntype = \"intrusion\"\nzones = [\"hall\"]\n\
+                 [[rule]]\nid = \"g\"\ntype = \"gathering\"\n")
+    .classes_not_kept(&kept)
+    .expect("some classes are kept");
+    assert_eq!(w.len(), 4, "{w:?}");
+    assert!(w.iter().all(|l| l.contains("rule \"in\"")), "{w:?}");
+    assert!(w.iter().any(|l| l.contains("\"bus\"")), "{w:?}");
+    // None of a rule's classes kept: an error naming it. A disabled rule and fire_start (no classes) are fine.
+    let e = cfg("[[rule]]\nid = \"bags\"\ntype = \"abandoned_object\"\n")
+        .classes_not_kept(&kept)
+        .expect_err("no bag class is kept");
+    assert_eq!(e.kind(), ErrorKind::Config);
+    assert!(
+        e.to_string().contains("\"bags\"") && e.to_string().contains("suitcase"),
+        "{e}"
+    );
+    let w = cfg(
+        "[[rule]]\nid = \"bags\"\ntype = \"abandoned_object\"\nenabled = false\n\
+                 [[rule]]\nid = \"fire\"\ntype = \"fire_start\"\n",
+    )
+    .classes_not_kept(&kept)
+    .expect("nothing to check");
+    assert!(w.is_empty(), "{w:?}");
+}

@@ -122,8 +122,21 @@ fn config() -> (RulesConfig, Vec<RuleType>) {
             Err(e) => panic!("{kind:?}: {e}"),
         }
     }
+    // Rules with schedules that open (09:00) and close (09:00) during the frames, whose wall clocks start at
+    // Monday 08:59:50 UTC.
+    text.push_str(
+        "[[rule]]\nid = \"intrusion-from-9\"\ntype = \"intrusion\"\nzones = [\"right\"]\nmin_duration_s = 0.2\n\
+         schedule = { timezone = \"UTC\", windows = [{ days = [\"mon\"], start = \"09:00\", end = \"10:00\" }] }\n\
+         [[rule]]\nid = \"loitering-until-9\"\ntype = \"loitering\"\nzones = [\"left\"]\nmin_duration_s = 1.0\n\
+         schedule = { timezone = \"+01:00\", windows = [{ start = \"08:00\", end = \"10:00\" }] }\n\
+         [[rule]]\nid = \"count-from-9\"\ntype = \"line_count\"\nlines = [\"middle\"]\n\
+         schedule = { timezone = \"UTC\", windows = [{ start = \"09:00\", end = \"24:00\" }] }\n",
+    );
     (RulesConfig::parse(&text, "test").expect("parses"), kinds)
 }
+
+/// Monday 2026-03-02 08:59:50 UTC, ms: the wall clock of the first frame.
+const MON_08_59_50_MS: i64 = (1_772_409_600 + 8 * 3600 + 59 * 60 + 50) * 1000;
 
 #[test]
 fn every_rule_type_of_this_issue_is_configured() {
@@ -199,6 +212,10 @@ fn frames(specs: &[TrackSpec], n: u32) -> Vec<FrameInput> {
     let mut out: Vec<FrameInput> = (0..n)
         .map(|i| FrameInput {
             t: Time90k(i as i64 * 18_000),
+            wall: Some(vigie_rules::WallClock {
+                unix_ms: MON_08_59_50_MS + i as i64 * 200,
+                local_offset_s: 0,
+            }),
             ..Default::default()
         })
         .collect();
@@ -308,12 +325,35 @@ fn random_tracks_do_raise_events() {
     let strategy = prop::collection::vec(track_spec(), 8..14);
     let mut kinds: Vec<&'static str> = Vec::new();
     let mut counted = 0;
+    let mut scheduled = (0, 0);
+    // The scheduled rules' windows open, or close, 10 s into the frames (09:00:00 UTC).
+    let nine = Time90k(10 * 90_000);
     for _ in 0..40 {
         let specs = strategy.new_tree(&mut runner).expect("value").current();
         let (ev, counts) = run(&cfg, &frames(&specs, 200), true);
         kinds.extend(ev.iter().map(|e| e.kind.as_str()));
         counted += counts.iter().map(|c| c.r#in + c.out).sum::<u64>();
+        for e in &ev {
+            match e.rule.as_str() {
+                "intrusion-from-9" => {
+                    assert!(e.start >= nine, "before its schedule: {e:?}");
+                    scheduled.0 += 1;
+                }
+                "loitering-until-9" => {
+                    assert!(
+                        e.start < nine && e.end.is_none_or(|t| t < nine),
+                        "after its schedule: {e:?}"
+                    );
+                    scheduled.1 += 1;
+                }
+                _ => {}
+            }
+        }
     }
+    assert!(
+        scheduled.0 > 0 && scheduled.1 > 0,
+        "scheduled rules raised {scheduled:?}"
+    );
     kinds.sort();
     kinds.dedup();
     for k in [

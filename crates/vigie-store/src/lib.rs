@@ -1,7 +1,9 @@
-//! Vigie storage: the SQLite schema, numbered migrations, batched writes of tracks and their boxes.
+//! Vigie storage: the SQLite schema, numbered migrations, batched writes of tracks and their boxes, and the
+//! recording directory (MP4 segments, their index, retention, legal holds).
 //!
-//! This crate alone talks to SQLite; the rest of Vigie sees [`Store`] and plain Rust rows. The schema is
-//! `src/schema.sql`, commented column by column; `README.md` explains its choices.
+//! This crate alone talks to SQLite and owns the recording files; the rest of Vigie sees [`Store`],
+//! [`RecordingDir`] and plain Rust rows. The schema is `src/schema.sql`, commented column by column; `README.md`
+//! explains its choices.
 //!
 //! # Use
 //! ```no_run
@@ -27,6 +29,31 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Recording
+//! ```no_run
+//! # use vigie_store::*;
+//! # fn f(store: &mut Store) -> vigie_core::Result<()> {
+//! let dir = RecordingDir::open(std::path::Path::new("/var/lib/vigie/recordings"))?; // locked for this process
+//! let report = store.reconcile(&dir)?; // at start-up, before recording: orphans deleted, lost files flagged
+//! let camera = store.ensure_camera("entrance")?;
+//! let (_relative, path) = dir.segment_path("entrance", 1_700_000_000_000)?;
+//! // ... the muxer writes and fsyncs `path` ...
+//! let seg = store.commit_segment(&dir, &NewSegment {
+//!     camera,
+//!     start_unix_ms: 1_700_000_000_000,
+//!     duration_90k: 60 * 90_000,
+//!     frames: 1500,
+//!     codec: vigie_core::VideoCodec::H264,
+//!     width: 1280,
+//!     height: 720,
+//!     sha256: None,
+//! })?;
+//! store.apply_retention(&dir, 1_700_000_060_000, &RetentionPolicy::default())?; // every few minutes
+//! # Ok(()) }
+//! ```
+//! See `recording.rs` for the durability argument, `retention.rs` for retention and legal holds, `check.rs` for
+//! `vigie check`.
+//!
 //! # Errors
 //! Every SQLite error becomes an [`ErrorKind::Database`] error whose message names the operation, except a full
 //! disk (`SQLITE_FULL`), which is [`ErrorKind::Io`] saying so. Invalid values (non-finite floats, a score outside
@@ -45,19 +72,33 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 use vigie_core::{BBox, Error, ErrorKind, Result, Time90k, TrackId, bail, err};
 
+mod check;
 mod events;
+mod recording;
+mod retention;
 mod upgrade;
 mod writer;
 
 #[cfg(test)]
+mod recording_tests;
+#[cfg(test)]
 mod tests;
 
+pub use check::{CheckReport, OVERLAP_TOLERANCE_MS, Problem};
 pub use events::EventRow;
+pub use recording::{
+    Camera, CameraId, CameraState, CameraStateRow, Gap, LOCK_FILE_NAME, MAX_CAMERA_NAME_LEN, MAX_SEGMENT_DURATION_90K,
+    NewGap, NewSegment, ReconcileReport, RecordingDir, Segment, SegmentId, is_valid_camera_name,
+};
+pub use retention::{
+    CameraRetention, Deletion, DeletionReason, LegalHold, LegalHoldId, MAX_RETENTION_DAYS, NewLegalHold,
+    RetentionPolicy, RetentionReport,
+};
 pub use writer::{DEFAULT_BATCH_ROWS, TrackWriter};
 
 /// The schema version this code writes: the version of `schema.sql`, and the one every older database is upgraded
 /// to when opened.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// The full current schema, run on an empty database.
 const SCHEMA_SQL: &str = include_str!("schema.sql");
@@ -459,19 +500,33 @@ impl Store {
     /// Checks the whole database: `pragma integrity_check` (b-trees, indexes, CHECK and NOT NULL constraints) and
     /// `pragma foreign_key_check`. Any finding is an [`ErrorKind::Database`] error listing the first ones.
     pub fn integrity_check(&self) -> Result<()> {
+        let (integrity, foreign_keys) = self.integrity_findings()?;
+        if !integrity.is_empty() {
+            bail!(Database, "integrity check failed: {}", integrity.join("; "));
+        }
+        if !foreign_keys.is_empty() {
+            let n = foreign_keys.len();
+            let shown: Vec<&str> = foreign_keys.iter().take(5).map(String::as_str).collect();
+            bail!(Database, "foreign key check failed, {n} rows: {}", shown.join("; "));
+        }
+        Ok(())
+    }
+
+    /// The findings of `pragma integrity_check` (none when it answers "ok") and of `pragma foreign_key_check`.
+    pub(crate) fn integrity_findings(&self) -> Result<(Vec<String>, Vec<String>)> {
         let what = || "checking the database's integrity".to_owned();
         let mut stmt = self.conn.prepare("pragma integrity_check").sql(what)?;
-        let found = stmt
+        let mut integrity = stmt
             .query_map([], |r| r.get::<_, String>(0))
             .sql(what)?
             .collect::<rusqlite::Result<Vec<_>>>()
             .sql(what)?;
-        if found != ["ok"] {
-            bail!(Database, "integrity check failed: {}", found.join("; "));
+        if integrity == ["ok"] {
+            integrity.clear();
         }
         let what = || "checking the database's foreign keys".to_owned();
         let mut stmt = self.conn.prepare("pragma foreign_key_check").sql(what)?;
-        let found = stmt
+        let foreign_keys = stmt
             .query_map([], |r| {
                 let table: String = r.get(0)?;
                 let rowid: Option<i64> = r.get(1)?;
@@ -484,12 +539,7 @@ impl Store {
             .sql(what)?
             .collect::<rusqlite::Result<Vec<_>>>()
             .sql(what)?;
-        if !found.is_empty() {
-            let n = found.len();
-            let shown: Vec<&str> = found.iter().take(5).map(String::as_str).collect();
-            bail!(Database, "foreign key check failed, {n} rows: {}", shown.join("; "));
-        }
-        Ok(())
+        Ok((integrity, foreign_keys))
     }
 }
 
@@ -520,7 +570,7 @@ pub(crate) fn to_i64(v: u64, what: &str) -> Result<i64> {
 }
 
 /// A non-negative integer column; a negative value is a conversion error, as for any out-of-range integer.
-fn get_u64(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<u64> {
+pub(crate) fn get_u64(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<u64> {
     let v: i64 = r.get(i)?;
     u64::try_from(v).map_err(|_| rusqlite::Error::IntegralValueOutOfRange(i, v))
 }

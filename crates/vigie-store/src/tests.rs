@@ -706,7 +706,7 @@ fn a_newer_database_is_refused_naming_both_versions() {
 // ---- upgrades ----
 
 /// Builds a version 1 database at `path` holding a finished run with two tracks and their boxes.
-fn build_v1(path: &Path) {
+pub(crate) fn build_v1(path: &Path) {
     let mut conn = Connection::open(path).unwrap();
     let tx = conn.transaction().unwrap();
     tx.execute_batch(upgrade::V1_SQL).unwrap();
@@ -871,7 +871,7 @@ fn a_failed_upgrade_leaves_the_database_as_it_was() {
 #[test]
 fn v1_sql_is_schema_sql_without_the_later_additions() {
     // A guard against editing the frozen file instead of schema.sql: v1.sql is the fresh schema minus what the
-    // v1 → v2 step (an index) and the v2 → v3 step (the event tables) add.
+    // v1 → v2 step (an index), the v2 → v3 step (the event tables) and the v3 → v4 step (the recording tables) add.
     let conn = Connection::open_in_memory().unwrap();
     conn.execute_batch(upgrade::V1_SQL).unwrap();
     let v1 = schema_of(&conn);
@@ -884,6 +884,18 @@ fn v1_sql_is_schema_sql_without_the_later_additions() {
         "event_track",
         "event_by_run_time",
         "sqlite_autoindex_event_1",
+        "camera",
+        "sqlite_autoindex_camera_1",
+        "recording",
+        "sqlite_autoindex_recording_1",
+        "recording_by_camera_start",
+        "recording_gap",
+        "recording_gap_by_camera_time",
+        "camera_state",
+        "camera_state_by_camera_time",
+        "legal_hold",
+        "retention_deletion",
+        "retention_deletion_by_camera_time",
     ];
     want.retain(|n| !later.contains(&n.as_str()));
     assert_eq!(names(&v1), want);

@@ -2,13 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
-use ffmpeg::format::Pixel;
-use ffmpeg::software::scaling;
 use ffmpeg::{Rational, codec, decoder, frame, media};
 use ffmpeg_next as ffmpeg;
 use vigie_core::{Error, ErrorKind, Result, RgbFrame, Time90k, bail, err};
 
 use crate::FrameSampler;
+use crate::rgb::RgbConverter;
 
 /// What [`VideoFile::open`] learnt about the file's video stream, before decoding anything.
 #[derive(Clone, Debug)]
@@ -75,9 +74,8 @@ pub struct VideoFile {
     decoder: decoder::Video,
     /// The last decoded frame.
     frame: frame::Video,
-    /// Reused scaler, for the (source format, width, height) it was built for.
-    scaler: Option<(Scaler, Pixel, u32, u32)>,
-    rgb: frame::Video,
+    /// Reused RGB conversion.
+    rgb: RgbConverter,
     state: State,
     /// Nominal frame duration, to synthesise missing timestamps.
     nominal: Time90k,
@@ -98,24 +96,70 @@ pub struct VideoFile {
     pending: Option<Error>,
 }
 
-/// libswscale's context, which ffmpeg-next leaves `!Send` (it holds a raw pointer), unlike its decoder and
-/// demuxer contexts. The caller decodes on its own thread, so [`VideoFile`] must be `Send`.
-struct Scaler(scaling::Context);
-
-// SAFETY: an `SwsContext` has no thread affinity (no thread-local state; FFmpeg only requires that one context is
-// not used from two threads at once). This one is owned by one `VideoFile` and only used through `&mut self`.
-unsafe impl Send for Scaler {}
-
-fn is_eagain(e: &ffmpeg::Error) -> bool {
+pub(crate) fn is_eagain(e: &ffmpeg::Error) -> bool {
     matches!(e, ffmpeg::Error::Other { errno } if *errno == ffmpeg::error::EAGAIN)
 }
 
-fn rational_f64(r: Rational) -> f64 {
+pub(crate) fn rational_f64(r: Rational) -> f64 {
     if r.denominator() == 0 || r.numerator() <= 0 {
         0.0
     } else {
         r.numerator() as f64 / r.denominator() as f64
     }
+}
+
+/// Opens `path` with libavformat (initialising FFmpeg first), with the errors [`VideoFile::open`] documents.
+pub(crate) fn open_input(path: &Path) -> Result<ffmpeg::format::context::Input> {
+    crate::init();
+    let shown = path.display();
+    let meta = std::fs::metadata(path).map_err(|e| {
+        let kind = match e.kind() {
+            std::io::ErrorKind::NotFound => ErrorKind::NotFound,
+            _ => ErrorKind::Io,
+        };
+        Error::wrap(kind, format!("opening video {shown}"), e)
+    })?;
+    if meta.is_dir() {
+        bail!(InvalidArgument, "{shown} is a directory, not a video file");
+    }
+    let Some(p) = path.to_str().filter(|s| !s.contains('\0')) else {
+        bail!(
+            InvalidArgument,
+            "video path {shown} is not valid UTF-8, which FFmpeg needs"
+        );
+    };
+    ffmpeg::format::input(p).map_err(|e| {
+        Error::wrap(
+            ErrorKind::InvalidData,
+            format!("{shown} is not a video file (or is damaged)"),
+            e,
+        )
+    })
+}
+
+/// The best video stream that is a real video, not a cover picture.
+pub(crate) fn best_video_stream<'a>(
+    input: &'a ffmpeg::format::context::Input,
+    path: &Path,
+) -> Result<ffmpeg::Stream<'a>> {
+    let is_video = |s: &ffmpeg::Stream| {
+        s.parameters().medium() == media::Type::Video
+            && !s
+                .disposition()
+                .contains(ffmpeg::format::stream::Disposition::ATTACHED_PIC)
+    };
+    input
+        .streams()
+        .best(media::Type::Video)
+        .filter(is_video)
+        .or_else(|| input.streams().find(is_video))
+        .ok_or_else(|| {
+            err!(
+                InvalidData,
+                "{} is not a video file: it has no video stream",
+                path.display()
+            )
+        })
 }
 
 impl VideoFile {
@@ -126,45 +170,9 @@ impl VideoFile {
     /// cannot read it as media (including an MP4 whose `moov` was cut off) or it has no video stream;
     /// [`ErrorKind::Unsupported`] if FFmpeg has no decoder for the codec.
     pub fn open(path: &Path, opts: &DecodeOptions) -> Result<Self> {
-        crate::init();
         let shown = path.display();
-        let meta = std::fs::metadata(path).map_err(|e| {
-            let kind = match e.kind() {
-                std::io::ErrorKind::NotFound => ErrorKind::NotFound,
-                _ => ErrorKind::Io,
-            };
-            Error::wrap(kind, format!("opening video {shown}"), e)
-        })?;
-        if meta.is_dir() {
-            bail!(InvalidArgument, "{shown} is a directory, not a video file");
-        }
-        let Some(p) = path.to_str().filter(|s| !s.contains('\0')) else {
-            bail!(
-                InvalidArgument,
-                "video path {shown} is not valid UTF-8, which FFmpeg needs"
-            );
-        };
-        let input = ffmpeg::format::input(p).map_err(|e| {
-            Error::wrap(
-                ErrorKind::InvalidData,
-                format!("{shown} is not a video file (or is damaged)"),
-                e,
-            )
-        })?;
-
-        // The best video stream that is a real video, not a cover picture.
-        let is_video = |s: &ffmpeg::Stream| {
-            s.parameters().medium() == media::Type::Video
-                && !s
-                    .disposition()
-                    .contains(ffmpeg::format::stream::Disposition::ATTACHED_PIC)
-        };
-        let stream = input
-            .streams()
-            .best(media::Type::Video)
-            .filter(is_video)
-            .or_else(|| input.streams().find(is_video))
-            .ok_or_else(|| err!(InvalidData, "{shown} is not a video file: it has no video stream"))?;
+        let input = open_input(path)?;
+        let stream = best_video_stream(&input, path)?;
         let stream_index = stream.index();
         let time_base = stream.time_base();
         let codec_id = stream.parameters().id();
@@ -263,8 +271,7 @@ impl VideoFile {
             stream_start,
             decoder,
             frame: frame::Video::empty(),
-            scaler: None,
-            rgb: frame::Video::empty(),
+            rgb: RgbConverter::new(),
             state: State::Reading,
             nominal: Time90k::from_secs_f64(1.0 / if fps > 0.0 { fps } else { 25.0 }),
             first_ts: None,
@@ -573,44 +580,12 @@ impl VideoFile {
 
     /// Converts `self.frame` to packed RGB24, reusing the scaler.
     fn convert_rgb(&mut self) -> Result<RgbFrame> {
-        let (fmt, w, h) = (self.frame.format(), self.frame.width(), self.frame.height());
-        if !matches!(&self.scaler, Some((_, f, sw, sh)) if *f == fmt && *sw == w && *sh == h) {
-            let ctx = scaling::Context::get(fmt, w, h, Pixel::RGB24, w, h, scaling::Flags::BILINEAR).map_err(|e| {
-                Error::wrap(
-                    ErrorKind::Unsupported,
-                    format!(
-                        "{}: cannot convert {fmt:?} {w}x{h} frames to RGB",
-                        self.info.path.display()
-                    ),
-                    e,
-                )
-            })?;
-            self.scaler = Some((Scaler(ctx), fmt, w, h));
-            self.rgb = frame::Video::empty();
-        }
-        let (scaler, ..) = self.scaler.as_mut().expect("scaler was just set");
-        scaler.0.run(&self.frame, &mut self.rgb).map_err(|e| {
-            Error::wrap(
-                ErrorKind::InvalidData,
-                format!("{}: RGB conversion failed", self.info.path.display()),
-                e,
-            )
-        })?;
-        // swscale pads rows to its alignment: copy row by row into the packed `width * 3` layout.
-        let row = w as usize * 3;
-        let stride = self.rgb.stride(0);
-        let src = self.rgb.data(0);
-        let mut data = Vec::with_capacity(row * h as usize);
-        for y in 0..h as usize {
-            data.extend_from_slice(&src[y * stride..y * stride + row]);
-        }
-        Ok(RgbFrame {
-            width: w,
-            height: h,
-            data,
-            pts: self.cur_pts,
-            index: self.frames_decoded - 1,
-        })
+        self.rgb.convert(
+            &self.frame,
+            self.cur_pts,
+            self.frames_decoded - 1,
+            &self.info.path.display(),
+        )
     }
 }
 

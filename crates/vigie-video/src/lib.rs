@@ -21,11 +21,35 @@
 //!   packets than the container declares, or less duration than it declares make the end of the stream an
 //!   `InvalidData` "truncated" error, after the frames that could be decoded (see `VideoFile::read_packet`).
 //! - FFmpeg is initialised once per process, with its own logging lowered to errors only.
+//!
+//! # Live service (encoded frames, `vigie_core::media`)
+//!
+//! - [`PacketReader`] demuxes a file into [`vigie_core::EncodedFrame`]s without decoding (a file played as a
+//!   camera): H.264/H.265 only, AVCC/HVCC samples with 4-byte lengths (MP4 samples unchanged; Annex-B from MPEG-TS
+//!   or raw streams converted, with the `avcC`/`hvcC` record built in `nal.rs`), 90 kHz timestamps from 0, and
+//!   rewinds that continue the timeline.
+//! - [`SegmentMuxer`] records by remux: plain MP4 (`moov` at the end, so a segment cut by a crash does not open and
+//!   is discarded; see its documentation for why not fragmented MP4), samples byte for byte, fsynced on finish.
+//! - [`FrameDecoder`] decodes encoded frames for analysis, reopening the codec when the parameters change, waiting
+//!   for a key frame after corrupt data or loss, converting to RGB (the same swscale path as [`VideoFile`]) only
+//!   the frames asked for.
+//! - [`MotionGate`] (sans-IO, no FFmpeg) says whether a frame differs from the learnt background, so the detector
+//!   runs only when something is there.
 
+mod decoder;
 mod file;
+pub mod motion;
+mod mux;
+mod nal;
+mod packet;
+mod rgb;
 mod sampler;
 
+pub use decoder::FrameDecoder;
 pub use file::{DecodeOptions, VideoFile, VideoInfo, probe};
+pub use motion::{Motion, MotionConfig, MotionGate};
+pub use mux::{SegmentInfo, SegmentMuxer};
+pub use packet::PacketReader;
 pub use sampler::FrameSampler;
 
 use std::sync::OnceLock;

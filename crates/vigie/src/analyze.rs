@@ -10,6 +10,8 @@
 //! 3 track (this thread)    reorder buffer → ByteTrack, strictly in frame order
 //!     │ queue: 16 tracked frames
 //! 4 sink (thread)          per-track accumulation and class vote, SQLite (batched), snapshots
+//!     ┆ [plates] only: at most 8 vehicle crops in flight, never waited for (crate::plates_stage)
+//! 5 plates (thread)        plate reading, vote per track; parked vehicles → parking pre-check (own databases)
 //! ```
 //!
 //! With one worker per core, inference on one frame overlaps inference on the next and decoding fills the gaps.
@@ -26,7 +28,8 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use vigie_core::{Detections, Error, ErrorKind, Result, RgbFrame, Time90k, TrackId, TrackedObject, err};
-use vigie_rules::{Engine, Event, FrameInput, Phase, TrackObs};
+use vigie_rules::{Engine, Event, Phase};
+use vigie_server::analysers::{Analysers, WallClockSource, label, rules_input};
 use vigie_store::{EventRow, NewRun, RunFinish, SourceKind, Store};
 use vigie_video::{DecodeOptions, FrameSampler, VideoFile, VideoInfo};
 use vigie_vision::Detector;
@@ -65,6 +68,9 @@ pub struct Summary {
     pub database: String,
     pub run_id: i64,
     pub timing: Timing,
+    /// Plate reading and the parking pre-check, when `[plates]` is enabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plates: Option<crate::plates_stage::PlatesSummary>,
 }
 
 /// Where the time went, in seconds.
@@ -87,6 +93,8 @@ pub struct Timing {
     pub detect_workers: usize,
     /// Writing report.html, snapshots and pictures.
     pub report_s: f64,
+    /// Time in the second (weapon) detector, on the track stage; 0 without one.
+    pub weapon_detect_s: f64,
 }
 
 /// One analysed frame, handed to the sink.
@@ -117,7 +125,7 @@ pub fn run(opts: &AnalyzeOptions) -> Result<Summary> {
     let detectors = (0..workers)
         .map(|_| Detector::new(&det_cfg))
         .collect::<Result<Vec<_>>>()?;
-    let class_names: Vec<String> = detectors[0].class_set().labels().to_vec();
+    let mut class_names: Vec<String> = detectors[0].class_set().labels().to_vec();
     let mut tracker = vigie_track::Tracker::new(cfg.tracker_config());
     let camera = cfg.events.camera.clone().unwrap_or_else(|| {
         opts.video
@@ -125,8 +133,10 @@ pub fn run(opts: &AnalyzeOptions) -> Result<Summary> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "video".into())
     });
+    // Analysers before the engine: a second (weapon) detector appends its labels to `class_names`.
+    let mut analysers = Analysers::new(&cfg.analyser_spec(&opts.bases, &cfg.rules)?, &mut class_names)?;
     let mut engine = Engine::new(&cfg.rules_config(), &camera, info.width, info.height, &class_names)?;
-    let mut analysers = Analysers::new(cfg, &opts.bases)?;
+    let clock = WallClockSource::new(cfg.start_time_unix_ms()?.unwrap_or_else(unix_ms));
 
     std::fs::create_dir_all(&opts.out_dir)
         .map_err(|e| Error::wrap(ErrorKind::Io, format!("creating {}", opts.out_dir.display()), e))?;
@@ -145,6 +155,12 @@ pub fn run(opts: &AnalyzeOptions) -> Result<Summary> {
         height: info.height,
         model: model_name.clone(),
     })?;
+    // Plates (`[plates]`): a reader thread fed by the sink, which never waits for it (crate::plates_stage).
+    let (plate_feeder, plate_worker) =
+        match crate::plates_stage::start(cfg, &opts.bases, &camera, run_id.0, &class_names, info.duration_s)? {
+            Some((f, w)) => (Some(f), Some(w)),
+            None => (None, None),
+        };
 
     let pb = progress_bar(opts.progress, &info, cfg.analysis.fps);
     let pipeline_start = Instant::now();
@@ -181,6 +197,7 @@ pub fn run(opts: &AnalyzeOptions) -> Result<Summary> {
         out_dir: opts.out_dir.clone(),
         clip_pre: Time90k::from_secs_f64(cfg.events.clip_pre_s),
         clip_post: Time90k::from_secs_f64(cfg.events.clip_post_s),
+        plates: plate_feeder,
     };
     let sink = std::thread::Builder::new()
         .name("sink".into())
@@ -211,12 +228,23 @@ pub fn run(opts: &AnalyzeOptions) -> Result<Summary> {
             next_seq += 1;
             timing.detect_s += d.detect_s;
             timing.inference_s += d.inference_s;
+            let mut dets = d.dets;
+            let t0 = Instant::now();
+            match analysers.detect_weapons(&d.frame, &mut dets) {
+                Ok(true) => timing.weapon_detect_s += t0.elapsed().as_secs_f64(),
+                Ok(false) => {}
+                Err(e) => {
+                    stage_err = Some(e.context(format!("detecting weapons in frame {}", d.frame.index)));
+                    break 'recv;
+                }
+            }
             let t1 = Instant::now();
-            let objects = tracker.update(&d.dets, d.frame.pts);
+            let objects = tracker.update(&dets, d.frame.pts);
             let ended = tracker.take_ended();
             timing.track_s += t1.elapsed().as_secs_f64();
             let t2 = Instant::now();
             let mut input = rules_input(d.frame.pts, &objects, &class_names);
+            input.wall = Some(clock.at(d.frame.pts));
             if let Err(e) = analysers.observe(&d.frame, &mut input) {
                 stage_err = Some(e.context(format!("analysing frame {}", d.frame.index)));
                 break 'recv;
@@ -271,11 +299,15 @@ pub fn run(opts: &AnalyzeOptions) -> Result<Summary> {
     let (frames_decoded, corrupt_packets) = decode_result?;
     let SinkOutput {
         mut store,
-        records,
+        mut records,
         timeline,
         background,
         events,
     } = sink_result?;
+    let plates = plate_worker.map(|w| w.finish()).transpose()?;
+    if let Some(p) = &plates {
+        crate::plates_stage::attach(&mut records, p);
+    }
     timing.pipeline_s = pipeline_start.elapsed().as_secs_f64();
     timing.detect_workers = workers;
 
@@ -316,6 +348,7 @@ pub fn run(opts: &AnalyzeOptions) -> Result<Summary> {
         database: db_path.display().to_string(),
         run_id: run_id.0,
         timing,
+        plates: plates.map(|p| p.summary),
     };
     let t_report = Instant::now();
     // The page shows the wall time up to the report; summary.json gets the final one below.
@@ -404,6 +437,8 @@ struct SinkConfig {
     out_dir: PathBuf,
     clip_pre: Time90k,
     clip_post: Time90k,
+    /// Crops and parked vehicles for the plate reader, when `[plates]` is enabled.
+    plates: Option<crate::plates_stage::Feeder>,
 }
 
 /// A track being accumulated in the sink.
@@ -426,6 +461,7 @@ fn sink_stage(mut store: Store, rx: Receiver<TrackedFrame>, cfg: SinkConfig) -> 
     );
     let drawer = crate::draw::Drawer::new();
     let labels = &cfg.labels;
+    let mut plates = cfg.plates;
     let mut live: BTreeMap<TrackId, Acc> = BTreeMap::new();
     let mut done: Vec<TrackRecord> = Vec::new();
     let mut timeline = Vec::new();
@@ -453,6 +489,9 @@ fn sink_stage(mut store: Store, rx: Receiver<TrackedFrame>, cfg: SinkConfig) -> 
                 }
                 *counts.entry(acc.rec.voted_class.clone()).or_default() += 1;
                 writer.push_box(o.track_id, tf.frame.pts, o.bbox, o.score)?;
+            }
+            if let Some(p) = plates.as_mut() {
+                p.observe(&tf.frame, &tf.objects);
             }
             if tf.frame.width > 0 {
                 timeline.push(TimelinePoint {
@@ -509,6 +548,9 @@ fn sink_stage(mut store: Store, rx: Receiver<TrackedFrame>, cfg: SinkConfig) -> 
                 writer.save_event(row)?;
             }
             for id in tf.ended {
+                if let Some(p) = plates.as_mut() {
+                    p.ended(id);
+                }
                 let Some(mut acc) = live.remove(&id) else { continue };
                 acc.rec.finish(&acc.votes);
                 writer.end_track(&acc.rec.summary)?;
@@ -534,132 +576,6 @@ fn sink_stage(mut store: Store, rx: Receiver<TrackedFrame>, cfg: SinkConfig) -> 
         background,
         events,
     })
-}
-
-/// Per-frame analysers that only some rules need: body pose (person on the ground) and fire candidates. Each is
-/// built only when an enabled rule needs it, and runs in frame order on the track stage (their state, like the
-/// tracker's, depends on the order of frames).
-struct Analysers {
-    pose: Option<vigie_vision::PoseEstimator>,
-    /// Recent boxes of each person track, to decide cheaply whether a pose check is worth it.
-    history: BTreeMap<TrackId, Vec<vigie_core::BBox>>,
-    /// When each track's pose was last estimated: at most one pose per track per [`POSE_EVERY`] (a verdict holds
-    /// for 3 s in the rule), which keeps the cost bounded when many people look horizontal.
-    last_pose: BTreeMap<TrackId, Time90k>,
-    fire_baseline: Option<vigie_vision::FireBaseline>,
-    fire_classifier: Option<vigie_vision::FireClassifier>,
-}
-
-impl Analysers {
-    fn new(cfg: &Config, bases: &Bases) -> Result<Self> {
-        use vigie_rules::RuleType;
-        let wants = |k: RuleType| cfg.rules.iter().any(|r| r.enabled && r.kind == k);
-        let pose = if wants(RuleType::PersonOnGround) {
-            let model = bases.resolve_existing(&cfg.pose.model, "pose.model")?;
-            Some(vigie_vision::PoseEstimator::new(&model, cfg.detector.threads)?)
-        } else {
-            None
-        };
-        let (mut fire_baseline, mut fire_classifier) = (None, None);
-        if wants(RuleType::FireStart) {
-            match &cfg.fire.classifier {
-                Some(m) => {
-                    let model = bases.resolve_existing(m, "fire.classifier")?;
-                    let [w, h] = cfg.fire.classifier_input.unwrap_or([224, 224]);
-                    fire_classifier = Some(vigie_vision::FireClassifier::new(
-                        &model,
-                        w,
-                        h,
-                        cfg.fire.classifier_class,
-                    )?);
-                }
-                None => {
-                    fire_baseline = Some(vigie_vision::FireBaseline::new(
-                        vigie_vision::FireBaselineConfig::default(),
-                    )?)
-                }
-            }
-        }
-        Ok(Analysers {
-            pose,
-            history: BTreeMap::new(),
-            last_pose: BTreeMap::new(),
-            fire_baseline,
-            fire_classifier,
-        })
-    }
-
-    /// Adds poses and fire candidates of `frame` to the rules' input.
-    fn observe(&mut self, frame: &RgbFrame, input: &mut FrameInput) -> Result<()> {
-        if let Some(pose) = &mut self.pose {
-            let mut check: Vec<(TrackId, vigie_core::BBox)> = Vec::new();
-            for o in input.objects.iter().filter(|o| o.class == "person") {
-                let h = self.history.entry(o.track_id).or_default();
-                h.push(o.bbox);
-                if h.len() > 25 {
-                    h.remove(0);
-                }
-                let due = self
-                    .last_pose
-                    .get(&o.track_id)
-                    .is_none_or(|t| input.t.0 - t.0 >= POSE_EVERY.0);
-                if due && vigie_vision::worth_checking(h) {
-                    check.push((o.track_id, o.bbox));
-                    self.last_pose.insert(o.track_id, input.t);
-                }
-            }
-            let seen: Vec<TrackId> = input.objects.iter().map(|o| o.track_id).collect();
-            self.history.retain(|id, _| seen.contains(id));
-            self.last_pose.retain(|_, t| input.t.0 - t.0 < 10 * POSE_EVERY.0);
-            if !check.is_empty() {
-                for p in pose.estimate(frame, &check)? {
-                    input.poses.push(vigie_rules::PoseObs {
-                        track_id: p.track_id,
-                        axis_from_vertical_deg: p.axis_from_vertical_deg,
-                        confidence: p.confidence,
-                    });
-                }
-            }
-        }
-        let regions = match (&mut self.fire_baseline, &mut self.fire_classifier) {
-            (_, Some(c)) => c.classify(frame)?,
-            (Some(b), None) => b.analyse(frame),
-            (None, None) => Vec::new(),
-        };
-        input.fire.extend(regions.into_iter().map(|r| vigie_rules::FireObs {
-            bbox: r.bbox,
-            score: r.score,
-        }));
-        Ok(())
-    }
-}
-
-/// Minimum media time between two pose estimates of one track.
-const POSE_EVERY: Time90k = Time90k(90_000);
-
-/// The rule engine's view of a frame: confirmed tracks with their voted class.
-fn rules_input(t: Time90k, objects: &[TrackedObject], labels: &[String]) -> FrameInput {
-    FrameInput {
-        t,
-        objects: objects
-            .iter()
-            .map(|o| TrackObs {
-                track_id: o.track_id,
-                bbox: o.bbox,
-                class: label(labels, o.voted_class),
-                score: o.score,
-            })
-            .collect(),
-        poses: Vec::new(),
-        fire: Vec::new(),
-    }
-}
-
-fn label(labels: &[String], c: vigie_core::ClassId) -> String {
-    labels
-        .get(c.0 as usize)
-        .cloned()
-        .unwrap_or_else(|| format!("class{}", c.0))
 }
 
 fn progress_bar(enabled: bool, info: &VideoInfo, fps: f64) -> ProgressBar {
@@ -690,7 +606,7 @@ fn progress_bar(enabled: bool, info: &VideoInfo, fps: f64) -> ProgressBar {
 }
 
 /// `nanodet.onnx (sha256 f73878ad…)`: names the model exactly in the database.
-fn model_label(path: &Path) -> Result<String> {
+pub(crate) fn model_label(path: &Path) -> Result<String> {
     use sha2::Digest;
     let bytes =
         std::fs::read(path).map_err(|e| Error::wrap(ErrorKind::Model, format!("reading {}", path.display()), e))?;

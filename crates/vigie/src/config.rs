@@ -21,6 +21,10 @@ pub struct Config {
     pub events: EventsSection,
     pub pose: PoseSection,
     pub fire: FireSection,
+    /// `[weapon]`: a second detector for weapon classes, for the `weapon` rule.
+    pub weapon: WeaponSection,
+    /// `[plates]`: plate reading on vehicle tracks (see `crate::plates_stage`).
+    pub plates: crate::plates_stage::PlatesSection,
     /// `[[zone]]`: polygons in normalised coordinates, for the rules (see `vigie_rules::config`).
     #[serde(rename = "zone")]
     pub zones: Vec<vigie_rules::config::ZoneConfig>,
@@ -30,6 +34,14 @@ pub struct Config {
     /// `[[rule]]`: the situation-analysis rules; none by default.
     #[serde(rename = "rule")]
     pub rules: Vec<vigie_rules::RuleConfig>,
+    /// `[server]`: the live service (`vigie serve`): listening address, recordings, retention, stall detection.
+    pub server: vigie_server::ServerSection,
+    /// `[[camera]]`: the cameras of `vigie serve`, each with its own `[[camera.zone]]`, `[[camera.line]]` and
+    /// `[[camera.rule]]`; none by default.
+    #[serde(rename = "camera")]
+    pub cameras: Vec<vigie_server::CameraConfig>,
+    /// `[[parking]]`: parking zones for the parking pre-check; none by default.
+    pub parking: Vec<crate::plates_stage::ParkingZoneSection>,
 }
 
 /// `[pose]`: body pose, for the `person_on_ground` rule (run only when such a rule is enabled, and only on person
@@ -61,6 +73,52 @@ pub struct FireSection {
     pub classifier_input: Option<[u32; 2]>,
     /// Index of the fire class in the classifier's output. Default 0.
     pub classifier_class: usize,
+}
+
+/// `[weapon]`: a second ONNX detector for weapon classes (a user's model: none ships), run only when a `weapon` rule
+/// is enabled and `model` is set. Its detections join the shipped detector's before tracking, under its own labels
+/// (so they become tracks like any other, stored and drawn, with the tracker's usual thresholds), and the `weapon`
+/// rule lists those labels in its `classes`. It runs on every analysed frame, on the tracking thread: its cost adds
+/// to each frame's (`weapon_detect_s` in summary.json).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WeaponSection {
+    /// The ONNX model. Default: none (no second detector).
+    pub model: Option<PathBuf>,
+    /// Output layout: `yolov8` (default), `yolox` or `nanodet`, as for `[detector] kind`.
+    pub kind: DetectorKindName,
+    /// The model's class names, in output order; required with `model`. A label also kept by `[detector]`
+    /// (`knife`...) must be left out of `classes`: one object, one detector.
+    pub labels: Vec<String>,
+    /// The classes kept, by label. Default: all of `labels`.
+    pub classes: Option<Vec<String>>,
+    /// Minimum class score for a detection. Default 0.35.
+    pub score_threshold: f32,
+    /// Model input width and height in pixels. Default: the model's own (it must then have a fixed input size).
+    pub input_size: Option<[u32; 2]>,
+}
+
+impl Default for WeaponSection {
+    fn default() -> Self {
+        WeaponSection {
+            model: None,
+            kind: DetectorKindName::Yolov8,
+            labels: Vec::new(),
+            classes: None,
+            score_threshold: 0.35,
+            input_size: None,
+        }
+    }
+}
+
+impl WeaponSection {
+    /// The classes kept (`classes`, or all `labels`); empty without a model.
+    pub fn kept(&self) -> Vec<String> {
+        if self.model.is_none() {
+            return Vec::new();
+        }
+        self.classes.clone().unwrap_or_else(|| self.labels.clone())
+    }
 }
 
 /// `[events]`: how events are reported.
@@ -198,6 +256,9 @@ pub struct AnalysisSection {
     pub fps: f64,
     /// FFmpeg decoder threads; 0 lets FFmpeg choose. Default 1.
     pub decode_threads: usize,
+    /// Wall-clock time of the video's first frame, RFC 3339 with its offset (`"2026-03-06T19:30:00+01:00"`), for
+    /// the rules' schedules: a frame's wall-clock time is this plus its media time. Default: the start of the run.
+    pub start_time: Option<String>,
 }
 
 impl Default for AnalysisSection {
@@ -205,6 +266,7 @@ impl Default for AnalysisSection {
         AnalysisSection {
             fps: 5.0,
             decode_threads: 1,
+            start_time: None,
         }
     }
 }
@@ -315,7 +377,150 @@ impl Config {
                 return Err(err!(Config, "events.{name} must be a finite number >= 0"));
             }
         }
-        self.rules_config().validate(&labels)
+        crate::plates_stage::validate(&self.plates, &self.parking)?;
+        if let Some(s) = &a.start_time {
+            parse_start_time(s)?;
+        }
+        self.validate_weapon()?;
+        let rules = self.rules_config();
+        rules.validate(&self.rule_labels())?;
+        rules.classes_not_kept(&self.kept_classes()).map(|_| ())
+    }
+
+    fn validate_weapon(&self) -> Result<()> {
+        let w = &self.weapon;
+        if w.model.is_none() {
+            return Ok(());
+        }
+        if w.labels.is_empty() {
+            return Err(err!(
+                Config,
+                "weapon.labels is empty: the second detector's class names are needed"
+            ));
+        }
+        if !(0.0..=1.0).contains(&w.score_threshold) {
+            return Err(err!(
+                Config,
+                "weapon.score_threshold must be in 0..1, got {}",
+                w.score_threshold
+            ));
+        }
+        if let Some([iw, ih]) = w.input_size
+            && (iw == 0 || ih == 0 || !iw.is_multiple_of(32) || !ih.is_multiple_of(32))
+        {
+            return Err(err!(
+                Config,
+                "weapon.input_size must be positive multiples of 32, got {iw}x{ih}"
+            ));
+        }
+        let kept = w.kept();
+        if kept.is_empty() {
+            return Err(err!(Config, "weapon.classes is empty: nothing would be detected"));
+        }
+        vigie_core::ClassSet::new(&w.labels, &kept).map_err(|e| e.context("weapon.classes"))?;
+        for c in &kept {
+            if self.detector.classes.contains(c) {
+                return Err(err!(
+                    Config,
+                    "weapon.classes: {c:?} is kept by [detector] classes too; keep it in one of them (one object, \
+                     one detector)"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The labels the rules may name: the detector's, and the second (weapon) detector's kept classes.
+    pub fn rule_labels(&self) -> Vec<String> {
+        let mut l = self.labels();
+        for c in self.weapon.kept() {
+            if !l.contains(&c) {
+                l.push(c);
+            }
+        }
+        l
+    }
+
+    /// The classes that reach the tracker: `[detector] classes`, and the weapon detector's.
+    pub fn kept_classes(&self) -> Vec<String> {
+        let mut k = self.detector.classes.clone();
+        k.extend(self.weapon.kept());
+        k
+    }
+
+    /// Warnings about the configuration, for stderr: rules watching classes no detector keeps.
+    pub fn warnings(&self) -> Vec<String> {
+        self.rules_config()
+            .classes_not_kept(&self.kept_classes())
+            .unwrap_or_default()
+    }
+
+    /// `analysis.start_time` as ms since 1970, if set.
+    pub fn start_time_unix_ms(&self) -> Result<Option<i64>> {
+        self.analysis.start_time.as_deref().map(parse_start_time).transpose()
+    }
+
+    /// The second detector, when `[weapon] model` is set and an enabled `weapon` rule needs it.
+    /// `rules`: a file's (`[[rule]]`) or a camera's (`[[camera.rule]]`).
+    pub fn weapon_detector_config_for(
+        &self,
+        base: &Bases,
+        rules: &[vigie_rules::RuleConfig],
+    ) -> Result<Option<vigie_vision::DetectorConfig>> {
+        let w = &self.weapon;
+        let wanted = rules
+            .iter()
+            .any(|r| r.enabled && r.kind == vigie_rules::RuleType::Weapon);
+        let Some(model) = w.model.as_ref().filter(|_| wanted) else {
+            return Ok(None);
+        };
+        let [input_width, input_height] = w.input_size.unwrap_or([0, 0]);
+        Ok(Some(vigie_vision::DetectorConfig {
+            kind: detector_kind(w.kind),
+            model: base.resolve_existing(model, "weapon.model")?,
+            input_width,
+            input_height,
+            score_threshold: w.score_threshold,
+            nms_iou: self.detector.nms_iou,
+            group_nms_iou: 1.0,
+            labels: w.labels.clone(),
+            classes: w.kept(),
+            intra_threads: self.detector.threads,
+        }))
+    }
+
+    /// The analysers `rules` need (a file's rules, or a camera's), with their model paths resolved.
+    pub fn analyser_spec(
+        &self,
+        bases: &Bases,
+        rules: &[vigie_rules::RuleConfig],
+    ) -> Result<vigie_server::analysers::AnalyserSpec> {
+        use vigie_rules::RuleType;
+        use vigie_server::analysers::{AnalyserSpec, FireSpec};
+        let wants = |k: RuleType| rules.iter().any(|r| r.enabled && r.kind == k);
+        let pose_model = if wants(RuleType::PersonOnGround) {
+            Some(bases.resolve_existing(&self.pose.model, "pose.model")?)
+        } else {
+            None
+        };
+        let fire = if wants(RuleType::FireStart) {
+            Some(match &self.fire.classifier {
+                Some(m) => FireSpec::Classifier {
+                    model: bases.resolve_existing(m, "fire.classifier")?,
+                    input: self.fire.classifier_input.unwrap_or([224, 224]),
+                    class: self.fire.classifier_class,
+                },
+                None => FireSpec::Baseline,
+            })
+        } else {
+            None
+        };
+        Ok(AnalyserSpec {
+            weapon: self.weapon_detector_config_for(bases, rules)?,
+            pose_model,
+            pose_threads: self.detector.threads,
+            fire,
+        })
     }
 
     /// Zones, lines and rules, as the rule engine takes them.
@@ -361,11 +566,7 @@ impl Config {
     pub fn detector_config(&self, base: &Bases) -> Result<vigie_vision::DetectorConfig> {
         let d = &self.detector;
         Ok(vigie_vision::DetectorConfig {
-            kind: match d.kind {
-                DetectorKindName::Nanodet => vigie_vision::DetectorKind::NanoDet,
-                DetectorKindName::Yolox => vigie_vision::DetectorKind::Yolox,
-                DetectorKindName::Yolov8 => vigie_vision::DetectorKind::Yolov8,
-            },
+            kind: detector_kind(d.kind),
             model: base.resolve_existing(&d.model, "detector.model")?,
             input_width: d.input_width,
             input_height: d.input_height,
@@ -377,6 +578,25 @@ impl Config {
             intra_threads: d.threads,
         })
     }
+}
+
+fn detector_kind(k: DetectorKindName) -> vigie_vision::DetectorKind {
+    match k {
+        DetectorKindName::Nanodet => vigie_vision::DetectorKind::NanoDet,
+        DetectorKindName::Yolox => vigie_vision::DetectorKind::Yolox,
+        DetectorKindName::Yolov8 => vigie_vision::DetectorKind::Yolov8,
+    }
+}
+
+/// An RFC 3339 time with its offset → ms since 1970.
+fn parse_start_time(s: &str) -> Result<i64> {
+    let ts: jiff::Timestamp = s.parse().map_err(|e| {
+        err!(
+            Config,
+            "analysis.start_time {s:?}: not an RFC 3339 time with an offset, like \"2026-03-06T19:30:00+01:00\" ({e})"
+        )
+    })?;
+    Ok(ts.as_millisecond())
 }
 
 /// Folders against which relative paths of the configuration are resolved, in order.
@@ -505,5 +725,111 @@ mod tests {
             let e = Config::parse(t, "x.toml").unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Config, "{t}");
         }
+    }
+
+    #[test]
+    fn schedules_scales_and_start_time_parse() {
+        // The form documented in config/vigie.toml: a schedule whose windows span lines.
+        let text = r#"
+[analysis]
+start_time = "2026-03-06T19:30:00+01:00"
+
+[[zone]]
+id = "walkway"
+polygon = [[0.0, 0.35], [1.0, 0.35], [1.0, 0.75], [0.0, 0.75]]
+metres_per_pixel = 0.02
+direction = [1.0, 0.0]
+
+[[rule]]
+id = "ww"
+type = "wrong_way"
+zones = ["walkway"]
+min_speed_mps = 1.0
+schedule = { timezone = "local", windows = [
+  { days = ["mon", "tue", "wed", "thu", "fri"], start = "19:00", end = "07:00" },
+  { days = ["sat", "sun"], start = "00:00", end = "24:00" },
+] }
+"#;
+        let cfg = Config::parse(text, "x.toml").expect("parses");
+        assert_eq!(cfg.start_time_unix_ms().unwrap(), Some(1_772_821_800_000), "18:30 UTC");
+        assert_eq!(cfg.rules[0].schedule.as_ref().map(|s| s.windows.len()), Some(2));
+        for (bad, needle) in [
+            ("[analysis]\nstart_time = \"yesterday\"\n", "yesterday"),
+            ("[analysis]\nstart_time = \"2026-03-06T19:30:00\"\n", "offset"),
+            (
+                "[[rule]]\nid = \"g\"\ntype = \"gathering\"\nschedule = { windows = [{ days = [\"mo\"], start = \"19:00\", end = \"07:00\" }] }\n",
+                "\"mo\"",
+            ),
+        ] {
+            let e = Config::parse(bad, "x.toml").expect_err(bad);
+            assert_eq!(e.kind(), ErrorKind::Config);
+            assert!(e.to_string().contains(needle), "{needle} in {e}");
+        }
+    }
+
+    #[test]
+    fn classes_no_detector_keeps_warn_or_are_refused() {
+        let people_only = "[detector]\nclasses = [\"person\"]\n";
+        // Intrusion watches people and 5 vehicle classes by default: 5 warnings, naming the rule.
+        let cfg = Config::parse(
+            &format!(
+                "{people_only}[[zone]]\nid = \"z\"\npolygon = [[0.1, 0.1], [0.9, 0.1], [0.9, 0.9]]\n\
+                      [[rule]]\nid = \"in\"\ntype = \"intrusion\"\nzones = [\"z\"]\n"
+            ),
+            "x.toml",
+        )
+        .expect("people are kept");
+        let w = cfg.warnings();
+        assert_eq!(w.len(), 5, "{w:?}");
+        assert!(w.iter().all(|l| l.contains("\"in\"")), "{w:?}");
+        // Abandoned objects watch bags: none kept, refused.
+        let e = Config::parse(
+            &format!("{people_only}[[rule]]\nid = \"bags\"\ntype = \"abandoned_object\"\n"),
+            "x.toml",
+        )
+        .expect_err("no bag kept");
+        assert!(e.to_string().contains("\"bags\""), "{e}");
+        // The defaults keep what every default rule watches.
+        assert!(Config::default().warnings().is_empty());
+    }
+
+    #[test]
+    fn the_weapon_detector_is_checked_and_adds_its_labels() {
+        let rule = "[[rule]]\nid = \"w\"\ntype = \"weapon\"\nclasses = [\"pistol\"]\n";
+        // Without [weapon], "pistol" is no label.
+        let e = Config::parse(rule, "x.toml").expect_err("pistol");
+        assert!(e.to_string().contains("unknown class \"pistol\""), "{e}");
+        let weapon = "[weapon]\nmodel = \"w.onnx\"\nlabels = [\"pistol\", \"rifle\", \"knife\"]\n";
+        let cfg = Config::parse(&format!("{weapon}classes = [\"pistol\", \"rifle\"]\n{rule}"), "x.toml")
+            .expect("pistol is the weapon detector's");
+        assert_eq!(cfg.kept_classes().iter().filter(|c| *c == "pistol").count(), 1);
+        assert!(cfg.rule_labels().contains(&"rifle".to_string()));
+        assert!(cfg.warnings().is_empty(), "{:?}", cfg.warnings());
+        for (bad, needle) in [
+            // knife is kept by [detector] too.
+            (format!("{weapon}{rule}"), "\"knife\" is kept by [detector]"),
+            ("[weapon]\nmodel = \"w.onnx\"\n".to_string(), "weapon.labels is empty"),
+            (format!("{weapon}classes = [\"sword\"]\n"), "sword"),
+            (
+                format!("{weapon}classes = [\"pistol\"]\nscore_threshold = 2.0\n"),
+                "score_threshold",
+            ),
+            (
+                format!("{weapon}classes = [\"pistol\"]\ninput_size = [600, 600]\n"),
+                "input_size",
+            ),
+            (format!("{weapon}classes = [\"pistol\"]\nkind = \"ssd\"\n"), "ssd"),
+        ] {
+            let e = Config::parse(&bad, "x.toml").expect_err(&bad);
+            assert_eq!(e.kind(), ErrorKind::Config);
+            assert!(e.to_string().contains(needle), "{needle} in {e}");
+        }
+        // No weapon rule: no second detector, whatever [weapon] says.
+        let cfg = Config::parse(&format!("{weapon}classes = [\"pistol\"]\n"), "x.toml").unwrap();
+        assert!(
+            cfg.weapon_detector_config_for(&Bases::new(None), &cfg.rules)
+                .unwrap()
+                .is_none()
+        );
     }
 }

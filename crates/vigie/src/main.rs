@@ -7,13 +7,19 @@
 //! - [`report`], [`draw`]: what a run writes (JSON, pictures, HTML).
 //! - [`bench`]: `vigie bench`, measurements used by `make bench`.
 //! - [`plates_cmd`]: `vigie plates`, licence-plate reading on image files and its accuracy benchmark.
+//! - [`plates_stage`]: plates of vehicle tracks during `vigie analyze`, and parked vehicles to the parking pre-check.
+//! - [`serve_cmd`]: `vigie serve`, the live service, and `vigie check`, its database and recordings verified.
+//! - [`parking_cmd`]: `vigie parking`, the agent's and the payment provider's commands of the pre-check.
 
 mod analyze;
 mod bench;
 mod config;
 mod draw;
+mod parking_cmd;
 mod plates_cmd;
+mod plates_stage;
 mod report;
+mod serve_cmd;
 
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
@@ -52,6 +58,22 @@ enum Cmd {
         #[arg(long)]
         db: Option<PathBuf>,
     },
+    /// Run the live service: cameras (RTSP, or files played as cameras), recording, analysis, HTTP API.
+    Serve {
+        /// Configuration file with [server] and [[camera]] sections (config/demo.toml is the demo).
+        #[arg(long)]
+        config: PathBuf,
+        /// Address to listen on, IP:PORT (port 0 picks a free one). Overrides [server] listen.
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Verify the database and the recordings: SQLite integrity, every segment's file and size, orphan files,
+    /// overlaps. Run it while the service is stopped.
+    Check {
+        /// Configuration file (for [storage] database and [server] recordings); defaults apply without one.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// Measurements for `make bench`; each prints one JSON line.
     Bench {
         #[command(subcommand)]
@@ -61,6 +83,11 @@ enum Cmd {
     Plates {
         #[command(subcommand)]
         what: plates_cmd::PlatesCmd,
+    },
+    /// The parking pre-check: paid sessions, and the sworn agent's queue and decisions.
+    Parking {
+        #[command(subcommand)]
+        what: parking_cmd::ParkingCmd,
     },
     /// Configuration tools.
     Config {
@@ -111,6 +138,7 @@ fn run(cli: Cli) -> Result<()> {
                 cfg.storage.database = d;
             }
             cfg.validate().map_err(|e| e.context("command-line options"))?;
+            warn(&cfg);
             let out_dir = out.unwrap_or_else(|| {
                 let name = video
                     .file_name()
@@ -143,14 +171,25 @@ fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Cmd::Serve { config, listen } => serve_cmd::serve(&config, listen),
+        Cmd::Check { config } => serve_cmd::check(config.as_deref()),
         Cmd::Bench { what } => bench::run(what),
         Cmd::Plates { what } => plates_cmd::run(what),
+        Cmd::Parking { what } => parking_cmd::run(what),
         Cmd::Config { what } => match what {
             ConfigCmd::Check { file } => {
                 let cfg = config::Config::load(&file)?;
                 let bases = config::Bases::new(Some(&file));
                 bases.resolve_existing(&cfg.runtime.onnxruntime, "runtime.onnxruntime")?;
                 cfg.detector_config(&bases)?;
+                if let Some(m) = &cfg.weapon.model {
+                    bases.resolve_existing(m, "weapon.model")?;
+                }
+                warn(&cfg);
+                if cfg.plates.enabled {
+                    bases.resolve_existing(&cfg.plates.det_model, "plates.det_model")?;
+                    bases.resolve_existing(&cfg.plates.rec_model, "plates.rec_model")?;
+                }
                 println!("{}: ok", file.display());
                 Ok(())
             }
@@ -159,6 +198,13 @@ fn run(cli: Cli) -> Result<()> {
                 Ok(())
             }
         },
+    }
+}
+
+/// Prints the configuration's warnings on stderr, one line each (rules watching classes no detector keeps).
+fn warn(cfg: &config::Config) {
+    for w in cfg.warnings() {
+        eprintln!("vigie: warning: {w}");
     }
 }
 

@@ -17,6 +17,8 @@ pub struct TrackRecord {
     pub voted_class: String,
     /// Box centre over time: `(t, cx, cy)`.
     pub path: Vec<(Time90k, f32, f32)>,
+    /// The plate of a vehicle track, when `[plates]` is enabled (`crate::plates_stage`).
+    pub plate: Option<crate::plates_stage::PlateOnTrack>,
 }
 
 #[derive(Serialize)]
@@ -31,6 +33,8 @@ struct TrackLine<'a> {
     best_box: [f32; 4],
     best_s: f64,
     snapshot: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plate: Option<&'a crate::plates_stage::PlateOnTrack>,
     path: Vec<[f64; 3]>,
 }
 
@@ -50,6 +54,7 @@ impl TrackRecord {
             },
             voted_class: String::new(),
             path: Vec::new(),
+            plate: None,
         }
     }
 
@@ -141,6 +146,7 @@ pub fn write_outputs(
             best_box: [r.best_box.x1, r.best_box.y1, r.best_box.x2, r.best_box.y2].map(|v| (v * 10.0).round() / 10.0),
             best_s: secs(r.best),
             snapshot: format!("snapshots/{}", rec.snapshot_name()),
+            plate: rec.plate.as_ref(),
             path: rec
                 .path
                 .iter()
@@ -229,17 +235,23 @@ figure{{margin:0;width:280px}} figure img{{width:280px}} figcaption{{font-size:.
         let _ = write!(h, "<tr><td style=text-align:left>{}</td><td>{n}</td></tr>", esc(c));
     }
     h.push_str("</table>");
+    if let Some(p) = &s.plates {
+        plates_html(&mut h, p);
+    }
     events_html(&mut h, s, events);
     h.push_str("<h2>Objects in view over time</h2>");
     h.push_str(&counts_svg(timeline));
     if has_paths {
         h.push_str("<h2>Paths of the tracks</h2><p>Each line is one track's box centre, coloured by class.</p><img src=\"paths.png\" style=\"max-width:100%\">");
     }
-    h.push_str("<h2>Tracks</h2><table><tr><th>id</th><th>class</th><th>vote</th><th>from (s)</th><th>to (s)</th><th>frames</th><th>best score</th></tr>");
-    for r in tracks.iter().map(|t| &t.summary) {
+    let plates = tracks.iter().any(|t| t.plate.is_some());
+    h.push_str("<h2>Tracks</h2><table><tr><th>id</th><th>class</th><th>vote</th><th>from (s)</th><th>to (s)</th><th>frames</th><th>best score</th>");
+    h.push_str(if plates { "<th>plate</th></tr>" } else { "</tr>" });
+    for t in tracks {
+        let r = &t.summary;
         let _ = write!(
             h,
-            "<tr><td>{}</td><td style=text-align:left>{}</td><td>{:.0} %</td><td>{:.1}</td><td>{:.1}</td><td>{}</td><td>{:.2}</td></tr>",
+            "<tr><td>{}</td><td style=text-align:left>{}</td><td>{:.0} %</td><td>{:.1}</td><td>{:.1}</td><td>{}</td><td>{:.2}</td>",
             r.track_id,
             esc(&r.class),
             r.class_confidence * 100.0,
@@ -248,22 +260,65 @@ figure{{margin:0;width:280px}} figure img{{width:280px}} figcaption{{font-size:.
             r.frames,
             r.max_score
         );
+        if plates {
+            let p = t.plate.as_ref().map(|p| p.describe()).unwrap_or_default();
+            let _ = write!(h, "<td style=text-align:left>{}</td>", esc(&p));
+        }
+        h.push_str("</tr>");
     }
     h.push_str("</table><h2>Snapshots (each track at its best frame)</h2><div class=gallery>");
     for rec in tracks {
         let r = &rec.summary;
         let _ = write!(
             h,
-            "<figure><a href=\"snapshots/{n}\"><img loading=lazy src=\"snapshots/{n}\"></a><figcaption>#{id} {c} at {t:.1} s, score {sc:.2}</figcaption></figure>",
+            "<figure><a href=\"snapshots/{n}\"><img loading=lazy src=\"snapshots/{n}\"></a><figcaption>#{id} {c} at {t:.1} s, score {sc:.2}{p}</figcaption></figure>",
             n = esc(&rec.snapshot_name()),
             id = r.track_id,
             c = esc(&r.class),
             t = r.best.as_secs_f64(),
-            sc = r.max_score
+            sc = r.max_score,
+            p = rec
+                .plate
+                .as_ref()
+                .map(|p| format!("; {}", esc(&p.describe())))
+                .unwrap_or_default()
         );
     }
     h.push_str("</div></body></html>\n");
     h
+}
+
+/// Plate reading and the parking pre-check: counts only (plates are on the tracks).
+fn plates_html(h: &mut String, p: &crate::plates_stage::PlatesSummary) {
+    let _ = write!(
+        h,
+        "<h2>Plates</h2><p>{} vehicle track(s): {} with a plate read, {} plate unread (never guessed), {} checked by the \
+         parking pre-check. {} crop(s) read in {:.1} s, {} dropped (reader busy). Track plates: {}.</p>",
+        p.vehicle_tracks,
+        p.tracks_read,
+        p.tracks_unread,
+        p.tracks_parking,
+        p.crops_read,
+        p.read_s,
+        p.crops_dropped,
+        esc(&p.database)
+    );
+    if let Some(k) = &p.parking {
+        let _ = write!(
+            h,
+            "<p>Parking pre-check ({}): {} parked vehicle(s) checked: {} paid (read deleted), {} queued for an agent, \
+             {} unreadable, {} within the grace period, {} free. {} paid session(s) imported, {} line(s) refused.</p>",
+            esc(&k.database),
+            k.checked,
+            k.paid,
+            k.queued,
+            k.unreadable,
+            k.within_grace,
+            k.free,
+            k.sessions_imported,
+            k.session_errors.len()
+        );
+    }
 }
 
 /// Events (with their snapshots) and line counts.

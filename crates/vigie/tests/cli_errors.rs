@@ -83,3 +83,34 @@ fn config_check_accepts_the_documented_file() {
     let o = vigie(&["config", "check", "config/vigie.toml"], &repo_root());
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+#[test]
+fn config_check_warns_about_classes_no_detector_keeps() {
+    let d = temp_dir("kept");
+    let cfg = d.join("kept.toml");
+    let text = |classes: &str| {
+        format!(
+            "[detector]\nclasses = [\"person\", \"car\"]\n\n[[zone]]\nid = \"z\"\n\
+             polygon = [[0.1, 0.1], [0.9, 0.1], [0.9, 0.9]]\n\n[[rule]]\nid = \"vehicles\"\n\
+             type = \"intrusion\"\nzones = [\"z\"]\nclasses = [{classes}]\n"
+        )
+    };
+    // `bus` is a label but not kept: a warning on stderr naming the rule and the class; the check passes.
+    std::fs::write(&cfg, text("\"car\", \"bus\"")).unwrap();
+    let o = vigie(&["config", "check", cfg.to_str().unwrap()], &repo_root());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(
+        lines[0].starts_with("vigie: warning: ") && lines[0].contains("\"vehicles\"") && lines[0].contains("\"bus\""),
+        "{err}"
+    );
+    // None of the rule's classes kept: refused, naming the rule.
+    std::fs::write(&cfg, text("\"bus\", \"truck\"")).unwrap();
+    let o = vigie(&["config", "check", cfg.to_str().unwrap()], &repo_root());
+    assert_clean_failure(&o, 78, "\"vehicles\"");
+    // The documented defaults give no warning.
+    let o = vigie(&["config", "check", "config/vigie.toml"], &repo_root());
+    assert!(o.stderr.is_empty(), "{}", String::from_utf8_lossy(&o.stderr));
+}

@@ -138,3 +138,60 @@ fn line_counts_swap_when_the_clip_is_reversed() {
         "forward in/out {fi}/{fo}, reversed {ri}/{ro}"
     );
 }
+
+/// Schedules on real footage: the intrusion of `intrusion_of_people_but_not_of_parked_vehicles`, with the clip's
+/// wall-clock time set by `[analysis] start_time` (Friday 2026-03-06, 11:59:30 UTC): a rule scheduled 08:00-20:00
+/// raises exactly the events of the same rule without a schedule, one scheduled at night raises none, and one
+/// opening at noon (30 s into the clip) only events that start from then.
+#[test]
+fn a_schedule_that_excludes_the_clip_raises_nothing() {
+    let d = temp_dir("schedule");
+    let cfg = d.join("rules.toml");
+    let rule = |id: &str, schedule: &str| {
+        format!(
+            "[[rule]]\nid = \"{id}\"\ntype = \"intrusion\"\nzones = [\"walkway-right\"]\nclasses = [\"person\"]\n\
+             min_duration_s = 2.0\n{schedule}\n"
+        )
+    };
+    std::fs::write(
+        &cfg,
+        format!(
+            "[analysis]\nstart_time = \"2026-03-06T12:59:30+01:00\"\n{ZONES}{}{}{}{}",
+            rule("always", ""),
+            rule(
+                "day",
+                "schedule = { timezone = \"UTC\", windows = [{ days = [\"fri\"], start = \"08:00\", end = \"20:00\" }] }"
+            ),
+            rule(
+                "night",
+                "schedule = { timezone = \"+01:00\", windows = [{ start = \"22:00\", end = \"06:00\" }] }"
+            ),
+            rule(
+                "from-noon",
+                "schedule = { timezone = \"UTC\", windows = [{ start = \"12:00\", end = \"13:00\" }] }"
+            ),
+        ),
+    )
+    .unwrap();
+    let out = d.join("out");
+    analyze(&vtest(), &out, &["--config", cfg.to_str().unwrap()]);
+    let events = events_of(&out);
+    let starts = |rule: &str| -> Vec<(f64, Value)> {
+        events
+            .iter()
+            .filter(|e| e["phase"] == "start" && e["rule"] == rule)
+            .map(|e| (e["start"].as_f64().unwrap(), e["track_ids"].clone()))
+            .collect()
+    };
+    let always = starts("always");
+    assert!(!always.is_empty(), "people walk through the zone");
+    assert_eq!(starts("day"), always, "inside its schedule all along: the same events");
+    assert!(
+        starts("night").is_empty(),
+        "outside its schedule: {:?}",
+        starts("night")
+    );
+    let noon = starts("from-noon");
+    assert!(!noon.is_empty(), "people are in the zone after 30 s: {always:?}");
+    assert!(noon.iter().all(|(s, _)| *s >= 30.0), "{noon:?}");
+}

@@ -396,3 +396,77 @@ type = \"weapon\"
     let run = Run::new(&shared_video("car-detection.mp4"), &d, "cars", &quiet);
     assert!(run.events.is_empty(), "{}", run.summary());
 }
+
+/// `[weapon]`: a second detector whose detections reach the weapon rule. No weapon model is available here, so
+/// the shipped NanoDet stands in for a user's weapon detector: loaded a second time with its `bottle` output
+/// renamed `pistol`. The main detector keeps no bottle and has no `pistol` label, so every `pistol` event comes
+/// through the second detector's path (its own session, its detections added before tracking under its labels).
+#[test]
+fn weapon_events_from_a_second_detector() {
+    let d = temp_dir("rules-weapon-second");
+    let src = shared_video("bottle-detection.mp4");
+    let clip = h264(&["-t", "20", "-i", src.to_str().unwrap()], &d.join("bottles-20s.mp4"));
+    let labels: Vec<String> = vigie_core::COCO80
+        .iter()
+        .map(|l| format!("\"{}\"", if *l == "bottle" { "pistol" } else { l }))
+        .collect();
+    let second = format!(
+        r#"
+[weapon]
+model = "models/nanodet.onnx"
+kind = "nanodet"
+input_size = [416, 416]
+labels = [{}]
+classes = ["pistol"]
+
+[[rule]]
+id = "pistol"
+type = "weapon"
+classes = ["pistol"]
+min_score = 0.45
+"#,
+        labels.join(", ")
+    );
+    let run = Run::new(&clip, &d, "second", &second);
+    let p = run.starts("pistol");
+    assert!(!p.is_empty(), "no event from the second detector: {}", run.summary());
+    for e in &p {
+        assert!(e["detail"].as_str().unwrap().starts_with("pistol"), "{e:?}");
+        assert!(sec(&e["at"]) - sec(&e["start"]) >= 0.59, "{e:?}");
+    }
+    assert!(
+        run.tracks.iter().any(|t| t["class"] == "pistol"),
+        "the second detector's objects are tracks like any other"
+    );
+    assert!(run.tracks.iter().all(|t| t["class"] != "bottle"));
+    let summary: Value = serde_json::from_slice(&std::fs::read(d.join("second/summary.json")).unwrap()).unwrap();
+    assert!(sec(&summary["timing"]["weapon_detect_s"]) > 0.0, "{summary}");
+
+    // The same model as the main detector, keeping bottles, gives the same events at the same times: the second
+    // path loses nothing and adds nothing.
+    let main = r#"
+[detector]
+classes = ["person", "bicycle", "car", "motorcycle", "bus", "truck", "backpack", "handbag", "suitcase", "knife", "bottle"]
+
+[[rule]]
+id = "bottle"
+type = "weapon"
+classes = ["bottle"]
+min_score = 0.45
+"#;
+    let reference = Run::new(&clip, &d, "main", main);
+    let times = |v: Vec<&Value>| -> Vec<(f64, f64)> { v.iter().map(|e| (sec(&e["start"]), sec(&e["at"]))).collect() };
+    assert_eq!(
+        times(p),
+        times(reference.starts("bottle")),
+        "second detector:\n{}\nmain detector:\n{}",
+        run.summary(),
+        reference.summary()
+    );
+
+    // No weapon rule: the second detector does not run.
+    let idle = second.split("[[rule]]").next().unwrap_or_default();
+    Run::new(&clip, &d, "idle", idle);
+    let summary: Value = serde_json::from_slice(&std::fs::read(d.join("idle/summary.json")).unwrap()).unwrap();
+    assert_eq!(sec(&summary["timing"]["weapon_detect_s"]), 0.0);
+}

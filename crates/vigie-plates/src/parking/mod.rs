@@ -466,6 +466,12 @@ pub struct PurgeReport {
     pub wal_truncated: bool,
 }
 
+/// Parses an RFC 3339 time with its offset (`2024-05-01T09:30:00+02:00`) into milliseconds since 1970-01-01 UTC;
+/// years 2000 to 2099. The error says what is wrong without repeating the input.
+pub fn parse_time(s: &str) -> std::result::Result<i64, String> {
+    time::parse_rfc3339(s)
+}
+
 /// Session times from outside: within years 2000-2099, end after start, at most 366 days.
 pub(crate) fn validate_session_times(start_unix_ms: i64, end_unix_ms: i64) -> std::result::Result<(), String> {
     use time::{MAX_UNIX_MS, MIN_UNIX_MS};

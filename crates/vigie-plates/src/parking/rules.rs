@@ -69,6 +69,77 @@ impl PaidHours {
         })
         .collect()
     }
+
+    /// Parses paid hours written `DAYS HH:MM-HH:MM`, as a configuration file gives them: `DAYS` is a day (`mon`,
+    /// `tue`, `wed`, `thu`, `fri`, `sat`, `sun`), a range of days (`mon-sat`; `sat-mon` wraps over the week end)
+    /// or a comma-separated list of both (`mon,wed-fri`); the end time is exclusive, `24:00` for midnight.
+    /// `mon-sun 00:00-24:00` is paid around the clock. Case and extra spaces are ignored.
+    ///
+    /// ```
+    /// # use vigie_plates::parking::PaidHours;
+    /// assert_eq!(PaidHours::parse("mon-sat 09:00-19:00").unwrap(), PaidHours::days(0..=5, 9 * 60, 19 * 60));
+    /// assert!(PaidHours::parse("mon 19:00-09:00").is_err());
+    /// ```
+    pub fn parse(spec: &str) -> Result<Vec<PaidHours>, String> {
+        const SHAPE: &str = "expected DAYS HH:MM-HH:MM, such as \"mon-sat 09:00-19:00\"";
+        let lower = spec.trim().to_ascii_lowercase();
+        let mut parts = lower.split_whitespace();
+        let (Some(days), Some(times), None) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(format!("paid hours {spec:?}: {SHAPE}"));
+        };
+        let day = |d: &str| -> Result<u8, String> {
+            ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+                .iter()
+                .position(|n| *n == d)
+                .map(|i| i as u8)
+                .ok_or_else(|| format!("paid hours {spec:?}: {d:?} is not a day (mon, tue, ... sun)"))
+        };
+        let minute = |t: &str, end: bool| -> Result<u16, String> {
+            let bad = || format!("paid hours {spec:?}: {t:?} is not a time HH:MM");
+            let (h, m) = t.split_once(':').ok_or_else(bad)?;
+            if h.is_empty() || h.len() > 2 || m.len() != 2 {
+                return Err(bad());
+            }
+            let (h, m): (u16, u16) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+            let v = h * 60 + m;
+            if m > 59 || v > MINUTES_PER_DAY || (v == MINUTES_PER_DAY && !end) {
+                return Err(bad());
+            }
+            Ok(v)
+        };
+        let (from, to) = times
+            .split_once('-')
+            .ok_or_else(|| format!("paid hours {spec:?}: {SHAPE}"))?;
+        let (start_min, end_min) = (minute(from, false)?, minute(to, true)?);
+        if start_min >= end_min {
+            return Err(format!(
+                "paid hours {spec:?}: the range ends before it starts (split a range over midnight in two)"
+            ));
+        }
+        let mut out: Vec<PaidHours> = Vec::new();
+        for item in days.split(',') {
+            let (a, b) = match item.split_once('-') {
+                Some((a, b)) => (day(a)?, day(b)?),
+                None => (day(item)?, day(item)?),
+            };
+            let mut d = a;
+            loop {
+                if !out.iter().any(|h| h.weekday == d) {
+                    out.push(PaidHours {
+                        weekday: d,
+                        start_min,
+                        end_min,
+                    });
+                }
+                if d == b {
+                    break;
+                }
+                d = (d + 1) % 7;
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
 }
 
 /// What the rules say about a vehicle parked from `first_seen` and still there at `seen`.
@@ -297,6 +368,38 @@ mod tests {
         let now = t("2024-05-14T02:30:00Z");
         let start = always.paid_period_start(now).unwrap();
         assert!(start <= now - 7 * MS_PER_DAY, "{start}");
+    }
+
+    #[test]
+    fn paid_hours_from_text() {
+        assert_eq!(
+            PaidHours::parse(" Mon-SAT  09:00-19:00 ").unwrap(),
+            PaidHours::days(0..=5, 540, 1140)
+        );
+        assert_eq!(
+            PaidHours::parse("mon-sun 00:00-24:00").unwrap(),
+            PaidHours::days(0..=6, 0, 1440)
+        );
+        let mut wrap = PaidHours::days(0..=0, 480, 720);
+        wrap.extend(PaidHours::days(2..=2, 480, 720));
+        wrap.extend(PaidHours::days(5..=6, 480, 720));
+        assert_eq!(PaidHours::parse("sat-mon,wed,mon 8:00-12:00").unwrap(), wrap);
+        for bad in [
+            "",
+            "mon",
+            "mon 09:00",
+            "mon 09:00-19:00 extra",
+            "lun 09:00-19:00",
+            "mon 19:00-09:00",
+            "mon 09:00-09:00",
+            "mon 24:00-24:00",
+            "mon 09:60-10:00",
+            "mon 9h-10h",
+            "mon 09:00-24:01",
+            "mon- 09:00-10:00",
+        ] {
+            assert!(PaidHours::parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -18,6 +18,12 @@
 //!   and the spread grew by `speed_factor` (spread now ≥ factor × max(spread then, 0.5)) and grew at least
 //!   `speed_factor` × 0.5 person heights per second (people running apart, not a group that parts walking).
 //!
+//! - **In metres** (`min_speed_mps`, for zones with a ground scale `metres_per_pixel`): the people moving must also
+//!   be that fast on the ground: in a rush, each of the fast people (anchor speed in pixels per second × the
+//!   zone's scale); in a dispersal, the median of the people's speeds over the 2 s. A relative rise alone can be
+//!   a crowd going from strolling to walking briskly; an absolute speed (running is above about 2.5 m/s) says
+//!   they run.
+//!
 //! One condition per region (key `zone:ID` or `frame`) for either movement, with the people involved; the
 //! lifecycle raises the alert once it has held for `min_duration_s` (default 1 s). It ends by itself when the
 //! movement stops, or when it has lasted long enough (~10 s) to become the new baseline.
@@ -29,6 +35,7 @@
 //! | `classes` | person | who counts |
 //! | `min_people` | 6 | people moving at once, at least 2 |
 //! | `speed_factor` | 2.5 | rise of the median speed (or of the spread) over its baseline, > 1 |
+//! | `min_speed_mps` | none | the people moving are also at least this fast in m/s; needs every zone's `metres_per_pixel` |
 //! | `min_duration_s` | 1 | how long the movement must last |
 //!
 //! Confidence: the mean detection score of the people involved.
@@ -64,6 +71,8 @@ pub struct CrowdMovement {
     classes: Vec<String>,
     min_people: usize,
     factor: f32,
+    /// With a ground scale: the people moving are at least this fast, m/s.
+    min_speed_mps: Option<f32>,
     paths: Paths,
     /// Per region: (time, median speed) of the recent frames with enough people.
     medians: Vec<VecDeque<(Time90k, f32)>>,
@@ -79,6 +88,14 @@ impl CrowdMovement {
         if !(factor > 1.0 && factor.is_finite()) {
             return Err(err!(Config, "rule {:?}: speed_factor must be > 1", ctx.cfg.id));
         }
+        let min_speed_mps = ctx.cfg.min_speed_mps;
+        if min_speed_mps.is_some() && (ctx.zones.is_empty() || ctx.zones.iter().any(|z| z.metres_per_pixel.is_none())) {
+            return Err(err!(
+                Config,
+                "rule {:?}: min_speed_mps needs zones with `metres_per_pixel`",
+                ctx.cfg.id
+            ));
+        }
         let regions = Region::of(&ctx.zones);
         Ok(CrowdMovement {
             medians: vec![VecDeque::new(); regions.len()],
@@ -86,12 +103,13 @@ impl CrowdMovement {
             classes: ctx.classes.clone(),
             min_people: min_people as usize,
             factor,
+            min_speed_mps,
             paths: Paths::new(SPREAD_LAG_S + 0.6),
         })
     }
 
-    /// Speed of `o` in person heights per second, if its path is long enough.
-    fn speed(&self, o: &TrackObs, t: Time90k) -> Option<f32> {
+    /// Speed of `o` in person heights per second and in pixels per second, if its path is long enough.
+    fn speed(&self, o: &TrackObs, t: Time90k) -> Option<(f32, f32)> {
         let path = self.paths.get(o.track_id)?;
         let w = Time90k::from_secs_f64(SPEED_WINDOW_S);
         let v = velocity(
@@ -104,13 +122,28 @@ impl CrowdMovement {
         if h <= 1.0 {
             return None;
         }
-        Some((v.x * v.x + v.y * v.y).sqrt() / h)
+        let px = (v.x * v.x + v.y * v.y).sqrt();
+        Some((px / h, px))
+    }
+
+    /// The region's ground scale, metres per pixel, when the rule takes metres.
+    fn metres_per_pixel(&self, ri: usize) -> Option<f32> {
+        self.min_speed_mps?;
+        self.regions[ri].zone.as_ref()?.metres_per_pixel
+    }
+
+    /// Whether a speed of `px_per_s` in region `ri` passes `min_speed_mps` (always, without one).
+    fn fast_on_the_ground(&self, ri: usize, px_per_s: f32) -> bool {
+        match (self.min_speed_mps, self.metres_per_pixel(ri)) {
+            (Some(min), Some(mpp)) => px_per_s * mpp >= min,
+            _ => true,
+        }
     }
 
     fn rush(&mut self, ri: usize, t: Time90k, people: &[&TrackObs]) -> Option<Condition> {
-        let speeds: Vec<(&TrackObs, f32)> = people
+        let speeds: Vec<(&TrackObs, f32, f32)> = people
             .iter()
-            .filter_map(|o| self.speed(o, t).map(|v| (*o, v)))
+            .filter_map(|o| self.speed(o, t).map(|(v, px)| (*o, v, px)))
             .collect();
         if speeds.len() < self.min_people {
             return None;
@@ -141,10 +174,22 @@ impl CrowdMovement {
         }
         let baseline = median(&mut base)?;
         let trigger = self.factor * baseline.max(SPEED_FLOOR);
-        let fast: Vec<&TrackObs> = speeds.iter().filter(|s| s.1 >= trigger).map(|s| s.0).collect();
+        let fast: Vec<(&TrackObs, f32)> = speeds
+            .iter()
+            .filter(|s| s.1 >= trigger && self.fast_on_the_ground(ri, s.2))
+            .map(|s| (s.0, s.2))
+            .collect();
         if m < trigger || fast.len() < self.min_people {
             return None;
         }
+        let on_ground = match self.metres_per_pixel(ri) {
+            Some(mpp) => {
+                let mut v: Vec<f32> = fast.iter().map(|f| f.1 * mpp).collect();
+                format!(" ({:.1} m/s)", median(&mut v).unwrap_or(0.0))
+            }
+            None => String::new(),
+        };
+        let fast: Vec<&TrackObs> = fast.into_iter().map(|f| f.0).collect();
         let region = &self.regions[ri];
         Some(Condition {
             key: region.key.clone(),
@@ -154,7 +199,7 @@ impl CrowdMovement {
             confidence: mean_score(fast.iter().copied()),
             bbox: super::union(fast.iter().map(|o| o.bbox)),
             detail: format!(
-                "rush in {}: {} people moving fast, median speed {m:.2} person heights/s against {baseline:.2} before",
+                "rush in {}: {} people moving fast, median speed {m:.2} person heights/s{on_ground} against {baseline:.2} before",
                 region.name(),
                 fast.len()
             ),
@@ -199,6 +244,20 @@ impl CrowdMovement {
         if now < self.factor * before.max(SPREAD_FLOOR) || rate < self.factor * SPEED_FLOOR {
             return None;
         }
+        let on_ground = match self.metres_per_pixel(ri) {
+            Some(mpp) => {
+                let mut v: Vec<f32> = pairs
+                    .iter()
+                    .map(|p| p.1.distance(p.2) / p.3.max(0.1) as f32 * mpp)
+                    .collect();
+                let m = median(&mut v).unwrap_or(0.0);
+                if !self.fast_on_the_ground(ri, m / mpp) {
+                    return None;
+                }
+                format!(" at {m:.1} m/s")
+            }
+            None => String::new(),
+        };
         let region = &self.regions[ri];
         Some(Condition {
             key: region.key.clone(),
@@ -208,7 +267,7 @@ impl CrowdMovement {
             confidence: mean_score(pairs.iter().map(|p| p.0)),
             bbox: super::union(pairs.iter().map(|p| p.0.bbox)),
             detail: format!(
-                "dispersal in {}: {} people spreading from {before:.1} to {now:.1} person heights in {dt:.1} s",
+                "dispersal in {}: {} people spreading from {before:.1} to {now:.1} person heights in {dt:.1} s{on_ground}",
                 region.name(),
                 pairs.len()
             ),
@@ -329,6 +388,37 @@ mod tests {
         let fr = ring(100, 0.6);
         let ev = run(CFG, fr);
         assert!(ev.is_empty(), "{ev:#?}");
+    }
+
+    #[test]
+    fn a_ground_scale_adds_a_speed_in_metres() {
+        // The same sudden run (0.2 → 2.5 person heights/s = 20 → 250 px/s, for 2 s, staying in the frame) on a
+        // zone at 1 cm per pixel (2.5 m/s) and one at 0.5 cm per pixel (the people are small children or far
+        // away: 1.25 m/s): with min_speed_mps = 2, a rush on the first only.
+        let cfg = |mpp: f32| {
+            format!(
+                r#"
+                [[zone]]
+                id = "all"
+                polygon = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]
+                metres_per_pixel = {mpp}
+                [[rule]]
+                id = "crowd"
+                type = "crowd_movement"
+                zones = ["all"]
+                min_speed_mps = 2.0
+            "#
+            )
+        };
+        let run_at = |i: i64| if (60..70).contains(&i) { 2.5 } else { 0.2 };
+        let ev = run(&cfg(0.01), walkers(8, 100, run_at));
+        let s = starts(&ev);
+        assert_eq!(s.len(), 1, "{ev:#?}");
+        assert!(s[0].detail.contains("(2.5 m/s)"), "{}", s[0].detail);
+        assert!(run(&cfg(0.005), walkers(8, 100, run_at)).is_empty());
+        // Scattering at 2 heights/s (200 px/s) is 2 m/s at 1 cm per pixel, 1 m/s at 0.5 cm.
+        assert_eq!(starts(&run(&cfg(0.01), ring(80, 2.0))).len(), 1);
+        assert!(run(&cfg(0.005), ring(80, 2.0)).is_empty());
     }
 
     #[test]

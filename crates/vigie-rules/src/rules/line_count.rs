@@ -31,6 +31,12 @@ impl LineCounter {
         }
     }
 
+    /// Forgets which side of the lines each track was on (its schedule opens again: a track that crossed while it
+    /// was closed is not counted when next seen).
+    pub fn forget_sides(&mut self) {
+        self.sides.clear();
+    }
+
     pub fn push(&mut self, f: &FrameInput) {
         // A track unseen this long has ended (the tracker keeps lost tracks 2 s by default).
         self.sides.retain(|_, (_, seen)| f.t.0 - seen.0 < FORGET_AFTER.0);

@@ -14,8 +14,10 @@
 //! trained with weapon classes (for example `pistol`, `rifle`) makes its labels reach this rule in one of two ways:
 //! - as *the* detector of `vigie analyze` (`[detector]` `kind`, `model`, `labels`; the YOLOX and YOLOv8 heads take
 //!   a user's model), keeping the weapon labels in `[detector] classes`;
-//! - as a second detector beside the shipped one: its labels are appended to the labels the rule engine is built
-//!   with (`Engine::new`'s `labels`, which is what validates every rule's `classes`) and its tracks reach the rules
+//! - as a second detector beside the shipped one (`vigie analyze`'s `[weapon]` section: `model`, `kind`, `labels`,
+//!   `classes`, `score_threshold`), run only when a `weapon` rule is enabled: its detections join the shipped
+//!   detector's before tracking, its labels are appended to the labels the rule engine is built with
+//!   (`Engine::new`'s `labels`, which is what validates every rule's `classes`), and its tracks reach the rules
 //!   under those labels.
 //!
 //! Either way the rule just lists the labels:

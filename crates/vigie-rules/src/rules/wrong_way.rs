@@ -13,7 +13,9 @@
 //!   the direction that the track reached in the last 10 s (so a turn-about counts from where it turned).
 //!
 //! Speeds and distances are in frame widths (per second), measured along the direction in pixels and divided by
-//! the frame width, so the settings survive a change of resolution. One condition per track and zone (key
+//! the frame width, so the settings survive a change of resolution; or, where the zones have a ground scale
+//! (`metres_per_pixel`), in metres (per second) with `min_speed_mps` and `min_distance_m`, measured along the
+//! direction in pixels and multiplied by the zone's scale. One condition per track and zone (key
 //! `zone:ID:track:N`); the lifecycle's `min_duration_s` (default 1 s) is how long the movement must last, so with
 //! the 1.5 s velocity window an alert starts about 2.5 s after someone turns against the flow.
 //!
@@ -24,6 +26,8 @@
 //! | `classes` | person, bicycle, motorcycle, car, bus, truck | what is watched |
 //! | `min_speed` | 0.03 | frame widths per second against the direction (a walker crossing a 10 m wide view in 8 s does ~0.12) |
 //! | `min_distance` | 0.05 | frame widths travelled against the direction |
+//! | `min_speed_mps` | none | instead of `min_speed`: m/s against the direction (walking is 1-1.5); needs every zone's `metres_per_pixel` |
+//! | `min_distance_m` | none | instead of `min_distance`: metres travelled against the direction; needs every zone's `metres_per_pixel` |
 //! | `min_duration_s` | 1.0 | the movement lasts this long before the alert |
 //!
 //! Confidence: the track's best detection score over the velocity window.
@@ -47,19 +51,54 @@ const JUMP_RATIO: f32 = 3.0;
 /// How far back the distance travelled against the direction is measured.
 const KEEP_S: f64 = 10.0;
 
+/// The unit of a threshold.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Unit {
+    FrameWidths,
+    Metres,
+}
+
+impl Unit {
+    fn name(self, per_second: bool) -> &'static str {
+        match (self, per_second) {
+            (Unit::FrameWidths, false) => "frame widths",
+            (Unit::FrameWidths, true) => "frame widths/s",
+            (Unit::Metres, false) => "m",
+            (Unit::Metres, true) => "m/s",
+        }
+    }
+}
+
 pub struct WrongWay {
     zones: Vec<Zone>,
     classes: Vec<String>,
     width: f32,
     min_speed: f32,
+    speed_unit: Unit,
     min_distance: f32,
+    distance_unit: Unit,
     paths: Paths,
 }
 
 impl WrongWay {
     pub(crate) fn new(ctx: &RuleCtx) -> Result<Self> {
-        let min_speed = ctx.cfg.min_speed.unwrap_or(0.03);
-        let min_distance = ctx.cfg.min_distance.unwrap_or(0.05);
+        let (min_speed, speed_unit) = match ctx.cfg.min_speed_mps {
+            Some(v) => (v, Unit::Metres),
+            None => (ctx.cfg.min_speed.unwrap_or(0.03), Unit::FrameWidths),
+        };
+        let (min_distance, distance_unit) = match ctx.cfg.min_distance_m {
+            Some(v) => (v, Unit::Metres),
+            None => (ctx.cfg.min_distance.unwrap_or(0.05), Unit::FrameWidths),
+        };
+        if (speed_unit == Unit::Metres || distance_unit == Unit::Metres)
+            && ctx.zones.iter().any(|z| z.metres_per_pixel.is_none())
+        {
+            return Err(err!(
+                Config,
+                "rule {:?}: min_speed_mps and min_distance_m need zones with `metres_per_pixel`",
+                ctx.cfg.id
+            ));
+        }
         if !(min_speed > 0.0 && min_speed.is_finite()) {
             return Err(err!(Config, "rule {:?}: min_speed must be > 0", ctx.cfg.id));
         }
@@ -78,15 +117,25 @@ impl WrongWay {
             classes: ctx.classes.clone(),
             width: ctx.width.max(1) as f32,
             min_speed,
+            speed_unit,
             min_distance,
+            distance_unit,
             paths: Paths::new(KEEP_S),
         })
     }
 }
 
 impl WrongWay {
-    /// Speed against the direction `d` over `samples`, frame widths per second: the anchor's displacement against
-    /// `d`, step by step, summed without a jump, over the time spanned. `None` with too short a path.
+    /// Pixels to the unit `u` in zone `z`.
+    fn scale(&self, u: Unit, z: &Zone) -> f32 {
+        match u {
+            Unit::FrameWidths => 1.0 / self.width,
+            Unit::Metres => z.metres_per_pixel.unwrap_or(0.0),
+        }
+    }
+
+    /// Speed against the direction `d` over `samples`, pixels per second: the anchor's displacement against `d`,
+    /// step by step, summed without a jump, over the time spanned. `None` with too short a path.
     fn against_speed<'a>(&self, samples: impl Iterator<Item = &'a Sample>, d: Point) -> Option<f32> {
         let s: Vec<&Sample> = samples.collect();
         if s.len() < MIN_SAMPLES || s[s.len() - 1].t.0 - s[0].t.0 < Time90k::from_secs_f64(MIN_SPAN_S).0 {
@@ -102,7 +151,7 @@ impl WrongWay {
         let typical = median(&mut lengths).unwrap_or(0.0).max(1.0);
         let jump = if largest > JUMP_RATIO * typical { largest } else { 0.0 };
         let span = (s[s.len() - 1].t.0 - s[0].t.0) as f32 / Time90k::HZ as f32;
-        Some((steps.iter().sum::<f32>() - jump) / span / self.width)
+        Some((steps.iter().sum::<f32>() - jump) / span)
     }
 }
 
@@ -118,15 +167,16 @@ impl Rule for WrongWay {
             let p = super::anchor(o);
             for z in self.zones.iter().filter(|z| z.polygon.contains(p)) {
                 let Some(d) = z.direction else { continue };
-                let Some(against_speed) = self.against_speed(recent(path, f.t, window), d) else {
+                let Some(against_speed_px) = self.against_speed(recent(path, f.t, window), d) else {
                     continue;
                 };
+                let against_speed = against_speed_px * self.scale(self.speed_unit, z);
                 if against_speed < self.min_speed {
                     continue;
                 }
                 let along = |q: vigie_core::Point| q.x * d.x + q.y * d.y;
                 let furthest = path.iter().map(|s| along(s.anchor)).fold(f32::NEG_INFINITY, f32::max);
-                let against_dist = (furthest - along(p)) / self.width;
+                let against_dist = (furthest - along(p)) * self.scale(self.distance_unit, z);
                 if against_dist < self.min_distance {
                     continue;
                 }
@@ -142,8 +192,14 @@ impl Rule for WrongWay {
                     confidence,
                     bbox: Some(o.bbox),
                     detail: format!(
-                        "{} {} moving against the direction of zone {} at {:.2} frame widths/s ({:.2} frame widths so far)",
-                        o.class, o.track_id, z.id, against_speed, against_dist
+                        "{} {} moving against the direction of zone {} at {:.2} {} ({:.2} {} so far)",
+                        o.class,
+                        o.track_id,
+                        z.id,
+                        against_speed,
+                        self.speed_unit.name(true),
+                        against_dist,
+                        self.distance_unit.name(false)
                     ),
                 });
             }
@@ -303,6 +359,50 @@ mod tests {
         }
         let ev = run(CFG, fr);
         assert_eq!(starts(&ev).len(), 1, "{ev:#?}");
+    }
+
+    #[test]
+    fn speeds_in_metres_with_a_ground_scale() {
+        // 2 cm per pixel: a walker at 20 px per frame (100 px/s) goes 2 m/s; one at 6 px per frame 0.6 m/s.
+        let cfg = r#"
+            [[zone]]
+            id = "walk"
+            polygon = [[0.0, 0.3], [1.0, 0.3], [1.0, 0.7], [0.0, 0.7]]
+            direction = [1.0, 0.0]
+            metres_per_pixel = 0.02
+            [[rule]]
+            id = "ww"
+            type = "wrong_way"
+            zones = ["walk"]
+            min_speed_mps = 1.0
+            min_distance_m = 3.0
+        "#;
+        let fast = walker(950.0, -20.0, 40);
+        let slow = walker(700.0, -6.0, 40);
+        let ev = run(cfg, frames(&[(1, fast), (2, slow)], 40));
+        let s = starts(&ev);
+        assert_eq!(s.len(), 1, "{ev:#?}");
+        assert_eq!(s[0].track_ids, vec![tid(1)], "2 m/s against, not 0.6 m/s");
+        assert!(s[0].detail.contains("2.00 m/s"), "{}", s[0].detail);
+        // 3 m = 150 px, passed at frame 8 (1.6 s), after the speed is known (1 s of path): the distance decides
+        // when the condition starts.
+        assert_eq!(secs(s[0].start), 1.6);
+        // The slow walker passes in image units with a low min_speed (0.6 m/s = 0.03 frame widths/s): same
+        // footage, other units.
+        let image = cfg
+            .replace("min_speed_mps = 1.0", "min_speed = 0.025")
+            .replace("min_distance_m = 3.0", "");
+        assert_eq!(
+            starts(&run(&image, frames(&[(2, walker(700.0, -6.0, 40))], 40))).len(),
+            1
+        );
+        // A zone without a scale cannot take metres.
+        let no_scale = cfg.replace("metres_per_pixel = 0.02", "");
+        let parsed = crate::RulesConfig::parse(&no_scale, "t").unwrap();
+        let e = crate::Engine::new(&parsed, "cam", W, H, &labels())
+            .err()
+            .expect("no scale");
+        assert!(e.to_string().contains("metres_per_pixel"), "{e}");
     }
 
     #[test]

@@ -1,0 +1,367 @@
+//! One camera in the live service: a list of stages with bounded queues between them.
+//!
+//! ```text
+//! ingest (tokio task, vigie-ingest: RTSP or file, reconnects with backoff)
+//!   │ bounded channel, back-pressure
+//!   ▼
+//! hub (thread): counts, camera state → metrics and database
+//!   ├──▶ recorder (thread): channel with back-pressure — recording never drops a frame
+//!   └──▶ analysis (thread): bounded channel; when full, frames are dropped until the next key frame (counted), so
+//!        the decoder never sees a broken reference chain
+//!          decode (every frame; RGB only for sampled ones) → sampler (analysis fps) → motion gate
+//!          → shared inference pool → tracker → rules → events → database
+//! ```
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::thread::JoinHandle;
+
+use vigie_core::{EncodedFrame, Error, ErrorKind, Result, RgbFrame, Time90k};
+use vigie_rules::{Engine, Event};
+
+use crate::analysers::{AnalyserSpec, Analysers, WallClockSource, rules_input};
+use vigie_store::{EventRow, RunFinish, RunId};
+use vigie_video::{FrameDecoder, FrameSampler, MotionGate};
+
+use crate::metrics::CameraMetrics;
+use crate::pool::InferencePool;
+use crate::recorder::RecMsg;
+use crate::store_actor::{StoreCmd, StoreHandle};
+
+/// What the hub passes to the analysis thread.
+pub enum AnaMsg {
+    Frame(Arc<EncodedFrame>),
+    /// The source was interrupted: tracks cannot continue across it.
+    Reset,
+}
+
+/// Frames buffered for analysis per camera (about 2 s at 25 fps).
+pub const ANALYSIS_QUEUE: usize = 50;
+/// Frames buffered for the recorder per camera (about 20 s at 25 fps) before the source is slowed.
+pub const RECORD_QUEUE: usize = 500;
+
+/// Forwards to the analysis queue, dropping from a full queue until the next key frame.
+pub struct AnalysisFeed {
+    tx: SyncSender<AnaMsg>,
+    skipping: bool,
+    metrics: Arc<CameraMetrics>,
+}
+
+impl AnalysisFeed {
+    pub fn new(tx: SyncSender<AnaMsg>, metrics: Arc<CameraMetrics>) -> Self {
+        AnalysisFeed {
+            tx,
+            skipping: false,
+            metrics,
+        }
+    }
+
+    /// Returns false once the analysis thread has gone.
+    pub fn push(&mut self, f: &Arc<EncodedFrame>) -> bool {
+        if self.skipping && !f.is_key {
+            self.metrics.frames_dropped.fetch_add(1, Ordering::Relaxed);
+            return true;
+        }
+        match self.tx.try_send(AnaMsg::Frame(f.clone())) {
+            Ok(()) => {
+                self.skipping = false;
+                self.metrics.analysis_queue.fetch_add(1, Ordering::Relaxed);
+                true
+            }
+            Err(TrySendError::Full(_)) => {
+                self.skipping = true;
+                self.metrics.frames_dropped.fetch_add(1, Ordering::Relaxed);
+                true
+            }
+            Err(TrySendError::Disconnected(_)) => false,
+        }
+    }
+
+    pub fn reset(&mut self) {
+        self.skipping = true; // the next frame worth decoding is a key frame
+        let _ = self.tx.try_send(AnaMsg::Reset);
+    }
+}
+
+/// The fixed parts of a camera's analysis.
+pub struct AnalysisSetup {
+    pub camera: String,
+    pub fps: f64,
+    pub motion_gate: bool,
+    pub rules: vigie_rules::RulesConfig,
+    pub tracker: vigie_track::TrackerConfig,
+    /// Pose, fire, weapon analysers this camera's rules need.
+    pub analysers: AnalyserSpec,
+    pub model: String,
+    pub clip_pre: Time90k,
+    pub clip_post: Time90k,
+}
+
+/// Seconds between two detector runs on a still scene with no track alive (catches slow, small movers the gate
+/// misses).
+const STILL_KEEPALIVE: Time90k = Time90k(2 * 90_000);
+
+/// Media time of the camera, continuous across reconnections (each connection's timestamps restart).
+#[derive(Debug, Default)]
+struct CameraClock {
+    /// (pts of the connection's first frame, camera time it maps to).
+    base: Option<(Time90k, Time90k)>,
+    last: Time90k,
+    session_start_ms: Option<i64>,
+}
+
+impl CameraClock {
+    fn reset(&mut self) {
+        self.base = None;
+    }
+
+    fn time_of(&mut self, f: &EncodedFrame) -> Time90k {
+        let start_ms = *self.session_start_ms.get_or_insert(f.wall_ms);
+        let (p0, t0) = match self.base {
+            Some((p0, t0)) if f.pts.0 >= p0.0 => (p0, t0),
+            _ => {
+                // A new connection: continue from wall time, and never go back.
+                let wall = Time90k((f.wall_ms - start_ms).max(0) * 90);
+                let t0 = Time90k(wall.0.max(self.last.0 + 1));
+                self.base = Some((f.pts, t0));
+                (f.pts, t0)
+            }
+        };
+        let t = Time90k(t0.0 + (f.pts.0 - p0.0));
+        self.last = self.last.max(t);
+        t
+    }
+
+    /// Camera time of a source timestamp of the current connection (a decoded picture may come out a few calls
+    /// after its frame went in: B-frames, frame threads).
+    fn map(&self, pts: Time90k) -> Time90k {
+        match self.base {
+            Some((p0, t0)) => Time90k(t0.0 + (pts.0 - p0.0)),
+            None => pts,
+        }
+    }
+}
+
+/// The analysis thread of one camera.
+pub fn run_analysis(
+    setup: AnalysisSetup,
+    pool: Arc<InferencePool>,
+    store: StoreHandle,
+    metrics: Arc<CameraMetrics>,
+    rx: Receiver<AnaMsg>,
+) -> Result<()> {
+    let mut labels: Vec<String> = pool.labels().to_vec();
+    let mut analysers = Analysers::new(&setup.analysers, &mut labels)?;
+    let mut decoder = FrameDecoder::new(1);
+    let mut sampler = FrameSampler::new(setup.fps);
+    let mut gate = setup
+        .motion_gate
+        .then(|| MotionGate::new(vigie_video::MotionConfig::default()));
+    let mut tracker = vigie_track::Tracker::new(setup.tracker);
+    let mut clock = CameraClock::default();
+    let mut wall: Option<WallClockSource> = None;
+    let mut engine: Option<Engine> = None;
+    let mut run: Option<RunId> = None;
+    let mut alive_tracks = 0usize;
+    let mut last_detect: Option<Time90k> = None;
+    let (mut analysed, mut decoded) = (0u64, 0u64);
+    let started = std::time::Instant::now();
+    let mut rows: std::collections::BTreeMap<String, EventRow> = Default::default();
+
+    for msg in rx {
+        let f = match msg {
+            AnaMsg::Reset => {
+                clock.reset();
+                // Tracks cannot bridge an outage: end them, and let the rules end what depended on them.
+                let _ = tracker.finish();
+                alive_tracks = 0;
+                continue;
+            }
+            AnaMsg::Frame(f) => f,
+        };
+        metrics.analysis_queue.fetch_sub(1, Ordering::Relaxed);
+        let t = clock.time_of(&f);
+        let want = sampler.take(t);
+        let frame = match decoder.decode(&f, want) {
+            Ok(Some(fr)) => fr,
+            Ok(None) => continue,
+            Err(_) => {
+                metrics.decode_errors.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+        };
+        decoded += 1;
+        if !want {
+            continue;
+        }
+        let t = clock.map(frame.pts);
+        let frame = RgbFrame { pts: t, ..frame };
+        if let Some(g) = &mut gate {
+            let m = g.push(&frame);
+            let keepalive = last_detect.is_none_or(|l| t.0 - l.0 >= STILL_KEEPALIVE.0);
+            if !m.moving && alive_tracks == 0 && !keepalive {
+                metrics.frames_still.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+        }
+        if engine.is_none() {
+            engine = Some(Engine::new(
+                &setup.rules,
+                &setup.camera,
+                frame.width,
+                frame.height,
+                &labels,
+            )?);
+            run = Some(store.begin_camera_run(&setup.camera, frame.width, frame.height, setup.fps, &setup.model)?);
+        }
+        let (Some(eng), Some(run_id)) = (engine.as_mut(), run) else {
+            continue;
+        };
+        let frame = Arc::new(frame);
+        let mut dets = match pool.detect(frame.clone()) {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("vigie serve: camera {}: detector: {e}", setup.camera);
+                continue;
+            }
+        };
+        if let Err(e) = analysers.detect_weapons(&frame, &mut dets) {
+            eprintln!("vigie serve: camera {}: weapon detector: {e}", setup.camera);
+        }
+        last_detect = Some(t);
+        let objects = tracker.update(&dets, t);
+        let _ended = tracker.take_ended();
+        alive_tracks = objects.len();
+        let mut input = rules_input(t, &objects, &labels);
+        input.wall = clock
+            .session_start_ms
+            .map(|s| wall.get_or_insert_with(|| WallClockSource::new(s)).at(t));
+        if let Err(e) = analysers.observe(&frame, &mut input) {
+            eprintln!("vigie serve: camera {}: pose/fire analysers: {e}", setup.camera);
+        }
+        eng.push(&input);
+        while let Some(ev) = eng.pull() {
+            save(&setup, &store, run_id, &mut rows, &ev, &metrics);
+        }
+        analysed += 1;
+        metrics.frames_analysed.fetch_add(1, Ordering::Relaxed);
+    }
+    if let (Some(eng), Some(run_id)) = (engine.as_mut(), run) {
+        eng.finish();
+        while let Some(ev) = eng.pull() {
+            save(&setup, &store, run_id, &mut rows, &ev, &metrics);
+        }
+        let _ = store.send(StoreCmd::FinishRun {
+            run: run_id,
+            fin: RunFinish {
+                finished_unix_ms: crate::unix_ms(),
+                frames_decoded: decoded,
+                frames_analysed: analysed,
+                wall_ms: started.elapsed().as_millis() as i64,
+            },
+        });
+    }
+    Ok(())
+}
+
+fn save(
+    setup: &AnalysisSetup,
+    store: &StoreHandle,
+    run: RunId,
+    rows: &mut std::collections::BTreeMap<String, EventRow>,
+    ev: &Event,
+    metrics: &CameraMetrics,
+) {
+    let clip_end = Time90k(ev.end.unwrap_or(ev.at).0 + setup.clip_post.0);
+    let row = rows.entry(ev.id.clone()).or_insert_with(|| {
+        metrics.events.fetch_add(1, Ordering::Relaxed);
+        EventRow {
+            id: ev.id.clone(),
+            kind: ev.kind.as_str().to_string(),
+            camera: ev.camera.clone(),
+            rule: ev.rule.clone(),
+            zone: ev.zone.clone(),
+            line: ev.line.clone(),
+            start: ev.start,
+            end: ev.end,
+            confidence: ev.confidence,
+            bbox: ev.bbox,
+            detail: ev.detail.clone(),
+            snapshot: None,
+            clip_start: Time90k((ev.start.0 - setup.clip_pre.0).max(0)),
+            clip_end,
+            track_ids: ev.track_ids.clone(),
+        }
+    });
+    row.end = ev.end;
+    row.confidence = row.confidence.max(ev.confidence);
+    row.clip_end = clip_end;
+    for id in &ev.track_ids {
+        if !row.track_ids.contains(id) {
+            row.track_ids.push(*id);
+        }
+    }
+    let _ = store.send(StoreCmd::SaveEvent {
+        run,
+        row: Box::new(row.clone()),
+    });
+    if ev.end.is_some() {
+        rows.remove(&ev.id);
+    }
+}
+
+/// Spawns a named thread, mapping the OS error.
+pub fn spawn<T: Send + 'static>(name: String, f: impl FnOnce() -> T + Send + 'static) -> Result<JoinHandle<T>> {
+    std::thread::Builder::new()
+        .name(name.clone())
+        .spawn(f)
+        .map_err(|e| Error::wrap(ErrorKind::Internal, format!("spawning thread {name}"), e))
+}
+
+/// The two ends of a bounded channel.
+pub type Channel<T> = (SyncSender<T>, Receiver<T>);
+
+/// A recorder channel and an analysis channel for a camera.
+pub fn channels() -> (Channel<RecMsg>, Channel<AnaMsg>) {
+    (sync_channel(RECORD_QUEUE), sync_channel(ANALYSIS_QUEUE))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vigie_core::{StreamParams, VideoCodec};
+
+    fn f(pts_s: f64, wall_ms: i64) -> EncodedFrame {
+        EncodedFrame {
+            params: Arc::new(StreamParams {
+                codec: VideoCodec::H264,
+                width: 2,
+                height: 2,
+                extradata: vec![],
+                nominal_fps: None,
+            }),
+            pts: Time90k::from_secs_f64(pts_s),
+            dts: Time90k::from_secs_f64(pts_s),
+            wall_ms,
+            is_key: true,
+            data: vec![],
+            loss_before: false,
+        }
+    }
+
+    #[test]
+    fn camera_time_continues_across_reconnections() {
+        let mut c = CameraClock::default();
+        assert_eq!(c.time_of(&f(100.0, 1_000_000)), Time90k(0));
+        assert_eq!(c.time_of(&f(101.0, 1_001_000)), Time90k(90_000));
+        // Reconnected 10 s later; the new connection's timestamps restart near 0.
+        c.reset();
+        let t = c.time_of(&f(0.0, 1_011_000));
+        assert_eq!(t, Time90k(11 * 90_000));
+        assert_eq!(c.time_of(&f(0.5, 1_011_500)), Time90k(11 * 90_000 + 45_000));
+        // Timestamps going back without a reset also start a new base, never going back in camera time.
+        let t2 = c.time_of(&f(0.0, 1_011_000));
+        assert!(t2 > Time90k(11 * 90_000 + 45_000));
+    }
+}
