@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: all deps assets test-data build run test lint bench clean
+.PHONY: all deps assets test-data build run test lint bench clean e2e
 
 all: build
 
@@ -27,6 +27,11 @@ test: assets test-data
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 	$(CARGO) test --workspace --locked
+	VIGIE_BIN=target/debug/vigie scripts/e2e.sh
+
+# The console's end-to-end tests in headless Chromium (scripts/e2e.sh; screenshots in e2e/out/).
+e2e: build test-data
+	VIGIE_BIN=target/release/vigie scripts/e2e.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

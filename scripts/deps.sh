@@ -8,6 +8,9 @@ pkgs=(
   ffmpeg                                             # the CLI: test clips and the decode baseline of make bench
   fonts-dejavu-core                                  # labels on snapshots
   python3 python3-venv python3-pip                   # asset fetch (pip download), benchmark peer
+  python3-gi gir1.2-gst-rtsp-server-1.0              # scripts/rtsp-server.py: the RTSP server of the ingest tests
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
+  gstreamer1.0-libav
   ca-certificates
 )
 missing=()

@@ -14,6 +14,9 @@ the same run is `ffmpeg -re` reading the same number of RTSP streams with -c cop
 alone), so the ratio says what recording and analysis add.
 
 Usage: scripts/bench/cameras.py --vigie target/release/vigie [--counts 4,8,12,16] [--window 30] [--warmup 10]
+                                [--model models/nanodet-int8.onnx]
+--model writes `[detector] model = PATH` into the generated configuration (default: the configuration's default
+model, models/nanodet.onnx); the int8 model of docs/benchmarks.md is the option for many cameras.
 Prints a table and writes bench-out/cameras.json.
 """
 
@@ -70,11 +73,12 @@ def cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / tick
 
 
-def run_vigie(vigie, url, n, window, warmup, work):
+def run_vigie(vigie, url, n, window, warmup, work, model=None):
     cams = "".join(f'[[camera]]\nname = "cam{i:02d}"\nurl = "{url}"\nanalysis_fps = 5.0\n\n' for i in range(n))
     cfg = os.path.join(work, f"cameras-{n}.toml")
     with open(cfg, "w") as f:
-        f.write(f'[storage]\ndatabase = "{work}/db-{n}.db"\n\n[server]\nrecordings = "{work}/rec-{n}"\n\n{cams}')
+        det = f'[detector]\nmodel = {json.dumps(os.path.abspath(model))}\n\n' if model else ""
+        f.write(f'[storage]\ndatabase = "{work}/db-{n}.db"\n\n[server]\nrecordings = "{work}/rec-{n}"\n\n{det}{cams}')
     p = subprocess.Popen([vigie, "serve", "--config", cfg, "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE,
                          stderr=open(os.path.join(work, f"serve-{n}.log"), "w"), text=True)
     line = p.stdout.readline()
@@ -141,7 +145,10 @@ def main():
     ap.add_argument("--counts", default="4,8,12,16")
     ap.add_argument("--window", type=float, default=30)
     ap.add_argument("--warmup", type=float, default=10)
+    ap.add_argument("--model", help="detector model written as [detector] model (default: the default model)")
     a = ap.parse_args()
+    if a.model and not os.path.exists(a.model):
+        raise SystemExit(f"cameras bench: no model {a.model}")
     os.makedirs(os.path.join(ROOT, "bench-out"), exist_ok=True)
     path = clip(os.path.join(ROOT, ".cache/vigie/testdata/vtest-720p25.mp4"))
     server, url = rtsp_server(path)
@@ -150,7 +157,7 @@ def main():
     try:
         base = baseline(url, 4, min(a.window, 10))
         for n in [int(x) for x in a.counts.split(",")]:
-            r = run_vigie(a.vigie, url, n, a.window, a.warmup, work)
+            r = run_vigie(a.vigie, url, n, a.window, a.warmup, work, a.model)
             r["cpu_per_camera_vs_receive_only"] = r["cpu_per_camera"] / base if base > 0 else None
             results.append(r)
             print(f"cameras {n:3d}: {'sustained' if r['sustained'] else 'NOT sustained':13s} "
@@ -165,8 +172,8 @@ def main():
         server.wait()
         shutil.rmtree(work, ignore_errors=True)
     best = max((r["cameras"] for r in results if r["sustained"]), default=0)
-    summary = {"goal_cameras": 16, "sustained_cameras": best, "receive_only_cpu_per_camera": base, "runs": results,
-               "cores": os.cpu_count()}
+    summary = {"model": a.model or "default", "goal_cameras": 16, "sustained_cameras": best,
+               "receive_only_cpu_per_camera": base, "runs": results, "cores": os.cpu_count()}
     with open(os.path.join(ROOT, "bench-out/cameras.json"), "w") as f:
         json.dump(summary, f, indent=2)
     print(f"cameras: {best} sustained on {os.cpu_count()} cores (goal >= 16); ffmpeg receive-only baseline "

@@ -264,10 +264,12 @@ pub(crate) async fn supervise<C: Connect>(
     let _ = run(&mut connector, hcfg, &out, &mut shutdown).await;
 }
 
-async fn sleep_or_stop(d: Duration, shutdown: &mut Shutdown) -> Result<(), Stop> {
+/// Waits `d`, unless it is time to stop or nobody listens any more.
+async fn sleep_or_stop(d: Duration, out: &Out, shutdown: &mut Shutdown) -> Result<(), Stop> {
     tokio::select! {
         biased;
         _ = shutdown.wait() => Err(Stop),
+        _ = out.tx.closed() => Err(Stop),
         _ = tokio::time::sleep(d) => Ok(()),
     }
 }
@@ -302,6 +304,7 @@ async fn run<C: Connect>(
         let connected = tokio::select! {
             biased;
             _ = shutdown.wait() => return Err(Stop),
+            _ = out.tx.closed() => return Err(Stop),
             r = connector.connect() => r,
         };
         let mut src = match connected {
@@ -313,7 +316,7 @@ async fn run<C: Connect>(
                 }
                 let t = health.on_error(clock.now(), failure_class(&e), detail);
                 out.transition(t, shutdown).await?;
-                sleep_or_stop(health.retry_delay(), shutdown).await?;
+                sleep_or_stop(health.retry_delay(), out, shutdown).await?;
                 continue;
             }
         };
@@ -387,7 +390,7 @@ async fn run<C: Connect>(
         if last_wall.is_some() && open_gap.is_none() {
             open_gap = Some(reason);
         }
-        sleep_or_stop(health.retry_delay(), shutdown).await?;
+        sleep_or_stop(health.retry_delay(), out, shutdown).await?;
     }
 }
 
@@ -699,6 +702,24 @@ mod tests {
             })
             .expect("failed");
         assert!(detail.contains("connection refused"), "{detail}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dropped_receiver_ends_the_task_even_while_it_retries() {
+        let clock = VirtualClock::new(T0);
+        let conn = FakeConn {
+            clock: clock.clone(),
+            scripts: VecDeque::new(),
+            attempts: Arc::default(),
+        };
+        let (tx, rx) = mpsc::channel(4);
+        let task = tokio::spawn(supervise(conn, HealthConfig::default(), tx, Shutdown::Never, clock));
+        tokio::time::sleep(Duration::from_secs(20)).await; // Failed long ago: nothing more to send
+        drop(rx);
+        tokio::time::timeout(Duration::from_millis(100), task)
+            .await
+            .expect("ends as soon as the receiver is gone")
+            .expect("no panic");
     }
 
     #[tokio::test(start_paused = true)]

@@ -35,10 +35,10 @@
 
 use crate::event::EventKind;
 use crate::schedule::{Schedule, ScheduleConfig};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use vigie_core::{Error, ErrorKind, Point, Polygon, Result, Segment, err};
 
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RulesConfig {
     #[serde(default, rename = "zone")]
@@ -49,7 +49,7 @@ pub struct RulesConfig {
     pub rules: Vec<RuleConfig>,
 }
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ZoneConfig {
     pub id: String,
@@ -64,7 +64,7 @@ pub struct ZoneConfig {
     pub direction: Option<[f32; 2]>,
 }
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LineConfig {
     pub id: String,
@@ -76,7 +76,7 @@ pub struct LineConfig {
 }
 
 /// The rule types; see [`EventKind`] for the lawful event types they raise.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RuleType {
     Intrusion,
@@ -151,7 +151,7 @@ impl RuleType {
 /// One rule. Common keys: `id`, `type`, `classes`, `min_duration_s`, `end_after_s`, `cooldown_s`, `enabled`,
 /// `schedule`.
 /// Type-specific keys are listed in [`RuleType`]'s documentation of each rule module.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuleConfig {
     pub id: String,

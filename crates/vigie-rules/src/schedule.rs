@@ -24,11 +24,11 @@
 //! lifecycle, `end_after_s` later), and when its schedule opens again it starts afresh, so nothing seen while it
 //! was off counts (a person who arrived before 19:00 has loitered from 19:00, not from their arrival).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use vigie_core::{Result, err};
 
 /// `schedule` of a rule.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleConfig {
     /// Time zone of the windows' times: `"local"` (the default: the host's time zone, daylight saving included),
@@ -40,7 +40,7 @@ pub struct ScheduleConfig {
 }
 
 /// One weekly window of a schedule.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct WindowConfig {
     /// Days the window opens on: `mon`, `tue`, `wed`, `thu`, `fri`, `sat`, `sun` (or the full English names, any

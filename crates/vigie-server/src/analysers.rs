@@ -213,3 +213,72 @@ impl WallClockSource {
         }
     }
 }
+
+/// The stored rows of a run's events, folded from the engine's start, update and end messages: one place that
+/// turns events into rows for `vigie analyze` and `vigie serve`. A row keeps the first `detail`, box and snapshot
+/// (they describe the moment the event started), the highest confidence, the latest end and clip end, and every
+/// track involved.
+#[derive(Debug, Default)]
+pub struct EventRows {
+    rows: BTreeMap<String, vigie_store::EventRow>,
+    /// Event ids in the order they started.
+    order: Vec<String>,
+}
+
+impl EventRows {
+    /// Folds `ev` into its row and returns it (to be saved). `snapshot` is called once, when the event is new.
+    pub fn fold(
+        &mut self,
+        ev: &vigie_rules::Event,
+        clip_pre: Time90k,
+        clip_post: Time90k,
+        snapshot: impl FnOnce() -> Result<Option<String>>,
+    ) -> Result<&vigie_store::EventRow> {
+        let (clip_start, clip_end) = ev.clip(clip_pre, clip_post);
+        if !self.rows.contains_key(&ev.id) {
+            let row = vigie_store::EventRow {
+                id: ev.id.clone(),
+                kind: ev.kind.as_str().to_string(),
+                camera: ev.camera.clone(),
+                rule: ev.rule.clone(),
+                zone: ev.zone.clone(),
+                line: ev.line.clone(),
+                start: ev.start,
+                end: ev.end,
+                confidence: ev.confidence,
+                bbox: ev.bbox,
+                detail: ev.detail.clone(),
+                snapshot: snapshot()?,
+                clip_start,
+                clip_end,
+                track_ids: ev.track_ids.clone(),
+            };
+            self.order.push(ev.id.clone());
+            self.rows.insert(ev.id.clone(), row);
+        }
+        let row = self
+            .rows
+            .get_mut(&ev.id)
+            .ok_or_else(|| err!(Internal, "event {} vanished", ev.id))?;
+        row.end = ev.end;
+        row.confidence = row.confidence.max(ev.confidence);
+        row.clip_end = Time90k(row.clip_end.0.max(clip_end.0));
+        for t in &ev.track_ids {
+            if !row.track_ids.contains(t) {
+                row.track_ids.push(*t);
+            }
+        }
+        Ok(row)
+    }
+
+    /// Forgets an ended event (a live camera keeps only open ones).
+    pub fn forget(&mut self, id: &str) {
+        self.rows.remove(id);
+        self.order.retain(|x| x != id);
+    }
+
+    /// The rows in the order their events started.
+    pub fn into_rows(mut self) -> Vec<vigie_store::EventRow> {
+        self.order.iter().filter_map(|id| self.rows.remove(id)).collect()
+    }
+}

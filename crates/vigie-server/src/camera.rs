@@ -20,8 +20,9 @@ use std::thread::JoinHandle;
 use vigie_core::{EncodedFrame, Error, ErrorKind, Result, RgbFrame, Time90k};
 use vigie_rules::{Engine, Event};
 
-use crate::analysers::{AnalyserSpec, Analysers, WallClockSource, rules_input};
-use vigie_store::{EventRow, RunFinish, RunId};
+use crate::analysers::{AnalyserSpec, Analysers, EventRows, WallClockSource, rules_input};
+use crate::live::{CameraHandle, LiveFrame, LiveObject};
+use vigie_store::{RunFinish, RunId};
 use vigie_video::{FrameDecoder, FrameSampler, MotionGate};
 
 use crate::metrics::CameraMetrics;
@@ -96,6 +97,8 @@ pub struct AnalysisSetup {
     pub model: String,
     pub clip_pre: Time90k,
     pub clip_post: Time90k,
+    /// Folder of event snapshots (`<camera>/<event id>.jpg` below it).
+    pub snapshots: std::path::PathBuf,
 }
 
 /// Seconds between two detector runs on a still scene with no track alive (catches slow, small movers the gate
@@ -107,29 +110,36 @@ const STILL_KEEPALIVE: Time90k = Time90k(2 * 90_000);
 struct CameraClock {
     /// (pts of the connection's first frame, camera time it maps to).
     base: Option<(Time90k, Time90k)>,
-    last: Time90k,
+    /// The latest camera time given out; `None` before the first frame.
+    last: Option<Time90k>,
+    /// The last source timestamp seen, to notice a new connection that did not say so (timestamps jumping back).
+    last_pts: Option<Time90k>,
     session_start_ms: Option<i64>,
 }
 
 impl CameraClock {
     fn reset(&mut self) {
         self.base = None;
+        self.last_pts = None;
     }
 
     fn time_of(&mut self, f: &EncodedFrame) -> Time90k {
         let start_ms = *self.session_start_ms.get_or_insert(f.wall_ms);
+        // Going back by more than a second is a new timeline (B-frames go back by a few frames only).
+        let jumped_back = self.last_pts.is_some_and(|l| f.pts.0 < l.0 - 90_000);
+        self.last_pts = Some(f.pts);
         let (p0, t0) = match self.base {
-            Some((p0, t0)) if f.pts.0 >= p0.0 => (p0, t0),
+            Some((p0, t0)) if f.pts.0 >= p0.0 && !jumped_back => (p0, t0),
             _ => {
                 // A new connection: continue from wall time, and never go back.
                 let wall = Time90k((f.wall_ms - start_ms).max(0) * 90);
-                let t0 = Time90k(wall.0.max(self.last.0 + 1));
+                let t0 = Time90k(wall.0.max(self.last.map_or(0, |l| l.0 + 1)));
                 self.base = Some((f.pts, t0));
                 (f.pts, t0)
             }
         };
         let t = Time90k(t0.0 + (f.pts.0 - p0.0));
-        self.last = self.last.max(t);
+        self.last = Some(self.last.map_or(t, |l| l.max(t)));
         t
     }
 
@@ -148,9 +158,12 @@ pub fn run_analysis(
     setup: AnalysisSetup,
     pool: Arc<InferencePool>,
     store: StoreHandle,
-    metrics: Arc<CameraMetrics>,
+    handle: CameraHandle,
+    rules_rx: Option<Receiver<vigie_rules::RulesConfig>>,
     rx: Receiver<AnaMsg>,
 ) -> Result<()> {
+    let metrics = handle.metrics.clone();
+    let mut rules = setup.rules.clone();
     let mut labels: Vec<String> = pool.labels().to_vec();
     let mut analysers = Analysers::new(&setup.analysers, &mut labels)?;
     let mut decoder = FrameDecoder::new(1);
@@ -167,7 +180,7 @@ pub fn run_analysis(
     let mut last_detect: Option<Time90k> = None;
     let (mut analysed, mut decoded) = (0u64, 0u64);
     let started = std::time::Instant::now();
-    let mut rows: std::collections::BTreeMap<String, EventRow> = Default::default();
+    let mut rows = EventRows::default();
 
     for msg in rx {
         let f = match msg {
@@ -205,15 +218,35 @@ pub fn run_analysis(
                 continue;
             }
         }
+        // Zones and rules edited in the console: the old engine ends its open events, the new one starts afresh.
+        if let Some(new_rules) = rules_rx.as_ref().and_then(|r| r.try_iter().last()) {
+            if let (Some(eng), Some(run_id)) = (engine.as_mut(), run) {
+                eng.finish();
+                while let Some(ev) = eng.pull() {
+                    save(&setup, &store, run_id, &mut rows, &ev, &metrics, None);
+                }
+                engine = Some(Engine::new(
+                    &new_rules,
+                    &setup.camera,
+                    frame.width,
+                    frame.height,
+                    &labels,
+                )?);
+            }
+            rules = new_rules;
+        }
         if engine.is_none() {
-            engine = Some(Engine::new(
-                &setup.rules,
+            engine = Some(Engine::new(&rules, &setup.camera, frame.width, frame.height, &labels)?);
+            // Camera time 0 is the session's first frame: events' media times + this = wall-clock times.
+            let started = clock.session_start_ms.unwrap_or_else(crate::unix_ms);
+            run = Some(store.begin_camera_run(
                 &setup.camera,
+                started,
                 frame.width,
                 frame.height,
-                &labels,
+                setup.fps,
+                &setup.model,
             )?);
-            run = Some(store.begin_camera_run(&setup.camera, frame.width, frame.height, setup.fps, &setup.model)?);
         }
         let (Some(eng), Some(run_id)) = (engine.as_mut(), run) else {
             continue;
@@ -242,15 +275,38 @@ pub fn run_analysis(
         }
         eng.push(&input);
         while let Some(ev) = eng.pull() {
-            save(&setup, &store, run_id, &mut rows, &ev, &metrics);
+            save(
+                &setup,
+                &store,
+                run_id,
+                &mut rows,
+                &ev,
+                &metrics,
+                Some((&frame, &objects)),
+            );
         }
+        handle.publish(LiveFrame {
+            t_unix_ms: input.wall.map_or_else(crate::unix_ms, |w| w.unix_ms),
+            frame: frame.clone(),
+            objects: objects
+                .iter()
+                .map(|o| {
+                    LiveObject::new(
+                        o.track_id.get(),
+                        crate::analysers::label(&labels, o.voted_class),
+                        o.score,
+                        o.bbox,
+                    )
+                })
+                .collect(),
+        });
         analysed += 1;
         metrics.frames_analysed.fetch_add(1, Ordering::Relaxed);
     }
     if let (Some(eng), Some(run_id)) = (engine.as_mut(), run) {
         eng.finish();
         while let Some(ev) = eng.pull() {
-            save(&setup, &store, run_id, &mut rows, &ev, &metrics);
+            save(&setup, &store, run_id, &mut rows, &ev, &metrics, None);
         }
         let _ = store.send(StoreCmd::FinishRun {
             run: run_id,
@@ -269,45 +325,40 @@ fn save(
     setup: &AnalysisSetup,
     store: &StoreHandle,
     run: RunId,
-    rows: &mut std::collections::BTreeMap<String, EventRow>,
+    rows: &mut EventRows,
     ev: &Event,
     metrics: &CameraMetrics,
+    frame: Option<(&RgbFrame, &[vigie_core::TrackedObject])>,
 ) {
-    let clip_end = Time90k(ev.end.unwrap_or(ev.at).0 + setup.clip_post.0);
-    let row = rows.entry(ev.id.clone()).or_insert_with(|| {
+    let snapshot = || {
         metrics.events.fetch_add(1, Ordering::Relaxed);
-        EventRow {
-            id: ev.id.clone(),
-            kind: ev.kind.as_str().to_string(),
-            camera: ev.camera.clone(),
-            rule: ev.rule.clone(),
-            zone: ev.zone.clone(),
-            line: ev.line.clone(),
-            start: ev.start,
-            end: ev.end,
-            confidence: ev.confidence,
-            bbox: ev.bbox,
-            detail: ev.detail.clone(),
-            snapshot: None,
-            clip_start: Time90k((ev.start.0 - setup.clip_pre.0).max(0)),
-            clip_end,
-            track_ids: ev.track_ids.clone(),
+        // The frame at which the event was raised, for the operator who confirms or dismisses it.
+        let Some((f, objects)) = frame else { return Ok(None) };
+        let rel = format!("{}/{}.jpg", setup.camera, ev.id);
+        let boxes: Vec<vigie_core::BBox> = objects
+            .iter()
+            .filter(|o| ev.track_ids.contains(&o.track_id))
+            .map(|o| o.bbox)
+            .collect();
+        match crate::snapshot::event_snapshot(f, &boxes, ev.bbox, &setup.snapshots.join(&rel)) {
+            Ok(()) => Ok(Some(rel)),
+            Err(e) => {
+                eprintln!("vigie serve: camera {}: event {} snapshot: {e}", setup.camera, ev.id);
+                Ok(None)
+            }
         }
-    });
-    row.end = ev.end;
-    row.confidence = row.confidence.max(ev.confidence);
-    row.clip_end = clip_end;
-    for id in &ev.track_ids {
-        if !row.track_ids.contains(id) {
-            row.track_ids.push(*id);
+    };
+    match rows.fold(ev, setup.clip_pre, setup.clip_post, snapshot) {
+        Ok(row) => {
+            let _ = store.send(StoreCmd::SaveEvent {
+                run,
+                row: Box::new(row.clone()),
+            });
         }
+        Err(e) => eprintln!("vigie serve: camera {}: event {}: {e}", setup.camera, ev.id),
     }
-    let _ = store.send(StoreCmd::SaveEvent {
-        run,
-        row: Box::new(row.clone()),
-    });
     if ev.end.is_some() {
-        rows.remove(&ev.id);
+        rows.forget(&ev.id);
     }
 }
 
@@ -360,8 +411,14 @@ mod tests {
         let t = c.time_of(&f(0.0, 1_011_000));
         assert_eq!(t, Time90k(11 * 90_000));
         assert_eq!(c.time_of(&f(0.5, 1_011_500)), Time90k(11 * 90_000 + 45_000));
-        // Timestamps going back without a reset also start a new base, never going back in camera time.
-        let t2 = c.time_of(&f(0.0, 1_011_000));
-        assert!(t2 > Time90k(11 * 90_000 + 45_000));
+        assert_eq!(c.time_of(&f(3.0, 1_014_000)), Time90k(14 * 90_000));
+        // Timestamps jumping back without a reset also start a new base, continuing from wall time.
+        let t2 = c.time_of(&f(0.0, 1_014_100));
+        assert_eq!(t2, Time90k(14 * 90_000 + 9_000));
+        // A jump back with the wall clock behind never goes back in camera time either.
+        let t3 = c.time_of(&f(2.0, 1_016_100));
+        assert_eq!(t3, Time90k(t2.0 + 2 * 90_000));
+        let t4 = c.time_of(&f(0.0, 1_000_000));
+        assert_eq!(t4, Time90k(t3.0 + 1), "{t4:?} after {t3:?}");
     }
 }

@@ -19,6 +19,8 @@ pub struct ServerSection {
     /// Folder of the recordings (one sub-folder per camera). Relative to the current folder.
     /// Default `vigie-data/recordings`.
     pub recordings: PathBuf,
+    /// Folder of event snapshots (one JPEG per event, `<camera>/<event id>.jpg`). Default `vigie-data/snapshots`.
+    pub snapshots: PathBuf,
     /// Target length of a recording segment in seconds; a segment is cut at the first key frame after it.
     /// Default 60.
     pub segment_s: f64,
@@ -38,6 +40,7 @@ impl Default for ServerSection {
         ServerSection {
             listen: "127.0.0.1:8080".into(),
             recordings: PathBuf::from("vigie-data/recordings"),
+            snapshots: PathBuf::from("vigie-data/snapshots"),
             segment_s: 60.0,
             retention_days: 30,
             max_bytes_per_camera: None,

@@ -1,5 +1,5 @@
-//! The HTTP side of `vigie serve`: `/metrics` (Prometheus) and `/api/health` for now; the console and its API
-//! (issue 6) mount here.
+//! The HTTP side of `vigie serve`: the console's files and its API (issue 6, `crate::api`: every route in one
+//! table with its permission, `/metrics` and `/api/health` among them).
 //!
 //! [`status_of`] is the one place an [`ErrorKind`] becomes an HTTP status.
 
@@ -12,7 +12,6 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde::Serialize;
 use vigie_core::{Error, ErrorKind, Result};
 
@@ -22,9 +21,15 @@ use crate::metrics::Metrics;
 #[derive(Clone)]
 pub struct AppState {
     pub metrics: Arc<Metrics>,
+    /// Each camera's live view and rules.
+    pub cameras: Arc<Vec<crate::live::CameraHandle>>,
+    /// The detector's class labels (zones and rules are checked against them).
+    pub labels: Arc<Vec<String>>,
     /// A camera whose last frame is older than this (seconds) is reported as not receiving.
     pub stale_after_s: f64,
     pub now_unix_ms: fn() -> i64,
+    /// The console's API (accounts, sessions, events); `None`: every API route but the public ones answers 503.
+    pub api: Option<Arc<crate::api::Api>>,
 }
 
 /// The one mapping from error kinds to HTTP statuses.
@@ -47,14 +52,13 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Every route of [`crate::api::routes`] (`/metrics` and `/api/health` among them), each behind its permission.
+/// The console's static files ([`crate::console`], public) are mounted beside it.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/metrics", get(metrics))
-        .route("/api/health", get(health))
-        .with_state(state)
+    crate::api::router(state).merge(crate::console::router())
 }
 
-async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
+pub(crate) async fn metrics_handler(State(s): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         s.metrics.render(),
@@ -126,23 +130,8 @@ pub fn health_of(s: &AppState) -> Health {
     }
 }
 
-async fn health(State(s): State<AppState>) -> Json<Health> {
+pub(crate) async fn health_handler(State(s): State<AppState>) -> Json<Health> {
     Json(health_of(&s))
-}
-
-/// Binds `addr` (an error of kind Config naming it when taken or not allowed) and serves until `shutdown` fires.
-pub async fn serve(
-    addr: SocketAddr,
-    state: AppState,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> Result<()> {
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| Error::wrap(ErrorKind::Config, format!("listening on {addr}"), e))?;
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|e| Error::wrap(ErrorKind::Io, "serving HTTP", e))
 }
 
 /// Binds `addr` now (so a taken port fails before anything starts) and returns the listener and its real address.
@@ -162,10 +151,13 @@ pub async fn serve_on(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|e| Error::wrap(ErrorKind::Io, "serving HTTP", e))
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .map_err(|e| Error::wrap(ErrorKind::Io, "serving HTTP", e))
 }
 
 #[cfg(test)]
@@ -187,8 +179,11 @@ mod tests {
         let m = Arc::new(Metrics::new(&["a".into(), "b".into()], 0));
         let s = AppState {
             metrics: m.clone(),
+            cameras: Arc::new(Vec::new()),
+            labels: Arc::new(Vec::new()),
             stale_after_s: 5.0,
             now_unix_ms: now,
+            api: None,
         };
         assert_eq!(health_of(&s).status, "degraded");
         for c in &m.cameras {

@@ -9,14 +9,18 @@
 //! (RTSP sessions, HTTP).
 
 pub mod analysers;
+pub mod api;
 pub mod camera;
 pub mod config;
+pub mod console;
 pub mod http;
+pub mod live;
 pub mod metrics;
 pub mod pool;
 pub mod queue;
 pub mod recorder;
 pub mod service;
+pub mod snapshot;
 pub mod store_actor;
 
 pub use config::{CameraConfig, ServerSection};

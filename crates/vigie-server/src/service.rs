@@ -14,6 +14,7 @@ use vigie_vision::Detector;
 use crate::camera::{self, AnaMsg, AnalysisFeed, AnalysisSetup};
 use crate::config::{CameraConfig, ServerSection};
 use crate::http::{self, AppState};
+use crate::live::CameraHandle;
 use crate::metrics::{CameraMetrics, Metrics};
 use crate::pool::InferencePool;
 use crate::recorder::{self, RecMsg};
@@ -46,6 +47,8 @@ pub struct ServiceOptions {
 pub struct Service {
     pub addr: SocketAddr,
     pub metrics: Arc<Metrics>,
+    /// Each camera's live view and rules, in configuration order.
+    pub cameras: Arc<Vec<CameraHandle>>,
     runtime: Option<tokio::runtime::Runtime>,
     stop: Arc<tokio::sync::Notify>,
     stop_flag: Arc<std::sync::atomic::AtomicBool>,
@@ -90,7 +93,14 @@ impl Service {
             opts.cameras.len().max(1),
             metrics.clone(),
         )?);
-
+        let labels: Vec<String> = pool.labels().to_vec();
+        // The console's API: its own connection to the database; an `admin` account when there is none.
+        let mut api = crate::api::Api::open(&opts.database, opts.server.snapshots.clone())?;
+        api.recordings = Some(opts.server.recordings.clone());
+        if let Some(password) = api.bootstrap_admin(crate::unix_ms())? {
+            eprintln!("vigie serve: created user admin with password {password} (shown once: change it or note it)");
+        }
+        let zones_dir = api.zones_dir.clone();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("vigie-io")
@@ -101,6 +111,7 @@ impl Service {
         let stop = Arc::new(tokio::sync::Notify::new());
         let stop_flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut threads = Vec::new();
+        let mut handles = Vec::with_capacity(opts.cameras.len());
 
         for (ci, cam) in opts.cameras.iter().enumerate() {
             let m = metrics
@@ -108,6 +119,10 @@ impl Service {
                 .cloned()
                 .ok_or_else(|| Error::new(ErrorKind::Internal, "camera metrics missing"))?;
             let ((rec_tx, rec_rx), (ana_tx, ana_rx)) = camera::channels();
+            // Zones saved from the console (api::zones) replace the configuration's.
+            let cam_rules = crate::api::zones::load(&zones_dir, &cam.name)?.unwrap_or_else(|| cam.rules_config());
+            let (handle, rules_rx) = CameraHandle::new(&cam.name, m.clone(), cam_rules.clone(), cam.analyse);
+            handles.push(handle.clone());
             if cam.record {
                 let (c, d, s, mm) = (cam.name.clone(), dir.clone(), store_h.clone(), m.clone());
                 let seg = opts.server.segment_s;
@@ -120,16 +135,17 @@ impl Service {
                     camera: cam.name.clone(),
                     fps: cam.analysis_fps.unwrap_or(opts.analysis_fps),
                     motion_gate: cam.motion_gate,
-                    rules: cam.rules_config(),
+                    rules: cam_rules.clone(),
                     tracker: opts.tracker,
                     analysers: opts.analysers.get(ci).cloned().unwrap_or_default(),
                     model: opts.model.clone(),
                     clip_pre: Time90k::from_secs_f64(opts.clip_pre_s),
                     clip_post: Time90k::from_secs_f64(opts.clip_post_s),
+                    snapshots: opts.server.snapshots.clone(),
                 };
-                let (p, s, mm, name) = (pool.clone(), store_h.clone(), m.clone(), cam.name.clone());
+                let (p, s, name) = (pool.clone(), store_h.clone(), cam.name.clone());
                 threads.push(camera::spawn(format!("ana-{}", cam.name), move || {
-                    if let Err(e) = camera::run_analysis(setup, p, s, mm, ana_rx) {
+                    if let Err(e) = camera::run_analysis(setup, p, s, handle, rules_rx, ana_rx) {
                         eprintln!("vigie serve: camera {name}: analysis stopped: {e}");
                     }
                 })?);
@@ -181,15 +197,20 @@ impl Service {
         {
             let (s, m, flag) = (store_h.clone(), metrics.clone(), stop_flag.clone());
             let every = Duration::from_secs_f64(opts.server.retention_every_s);
+            let snaps = (opts.server.snapshots.clone(), opts.server.retention_days);
             threads.push(camera::spawn("retention".into(), move || {
-                retention_loop(&s, &m, &policy, every, &flag)
+                retention_loop(&s, &m, &policy, &snaps, every, &flag)
             })?);
         }
 
+        let cameras = Arc::new(handles);
         let state = AppState {
             metrics: metrics.clone(),
+            cameras: cameras.clone(),
+            labels: Arc::new(labels),
             stale_after_s: opts.server.stall_s,
             now_unix_ms: crate::unix_ms,
+            api: Some(Arc::new(api)),
         };
         let stop2 = stop.clone();
         runtime.spawn(async move {
@@ -200,6 +221,7 @@ impl Service {
         Ok(Service {
             addr,
             metrics,
+            cameras,
             runtime: Some(runtime),
             stop,
             stop_flag,
@@ -255,10 +277,20 @@ fn retention_loop(
     store: &StoreHandle,
     metrics: &Metrics,
     policy: &RetentionPolicy,
+    snapshots: &(PathBuf, u32),
     every: Duration,
     stop: &std::sync::atomic::AtomicBool,
 ) {
     loop {
+        let max_age = Duration::from_secs(u64::from(snapshots.1) * 86_400);
+        match prune_snapshots(&snapshots.0, max_age) {
+            Ok(n) if n > 0 => eprintln!(
+                "vigie serve: retention: {n} event snapshot(s) older than {} days deleted",
+                snapshots.1
+            ),
+            Ok(_) => {}
+            Err(e) => eprintln!("vigie serve: retention of snapshots: {e}"),
+        }
         let policy = Box::new(policy.clone());
         match store.ask(|reply| StoreCmd::Retention {
             now_unix_ms: crate::unix_ms(),
@@ -425,5 +457,64 @@ fn store_state(s: vigie_ingest::CameraState) -> vigie_store::CameraState {
         vigie_ingest::CameraState::Streaming => vigie_store::CameraState::Streaming,
         vigie_ingest::CameraState::Stalled => vigie_store::CameraState::Stalled,
         vigie_ingest::CameraState::Failed => vigie_store::CameraState::Failed,
+    }
+}
+
+/// Deletes event snapshots (`<dir>/<camera>/<event>.jpg`) older than `max_age`: they are images of the scene and
+/// fall under the same retention as the recordings. Returns how many were deleted.
+fn prune_snapshots(dir: &std::path::Path, max_age: Duration) -> Result<u64> {
+    let Ok(cams) = std::fs::read_dir(dir) else {
+        return Ok(0); // none written yet
+    };
+    let now = std::time::SystemTime::now();
+    let mut n = 0;
+    for cam in cams.flatten() {
+        let Ok(files) = std::fs::read_dir(cam.path()) else {
+            continue;
+        };
+        for f in files.flatten() {
+            let old = f
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| now.duration_since(t).ok())
+                .is_some_and(|age| age > max_age);
+            if old {
+                std::fs::remove_file(f.path())
+                    .map_err(|e| Error::wrap(ErrorKind::Io, format!("deleting {}", f.path().display()), e))?;
+                n += 1;
+            }
+        }
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn old_snapshots_are_pruned() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cam = dir.path().join("gate");
+        std::fs::create_dir_all(&cam).expect("mkdir");
+        std::fs::write(cam.join("ev-old.jpg"), b"x").expect("write");
+        std::fs::write(cam.join("ev-new.jpg"), b"x").expect("write");
+        let old = std::time::SystemTime::now() - Duration::from_secs(31 * 86_400);
+        let f = std::fs::File::options()
+            .write(true)
+            .open(cam.join("ev-old.jpg"))
+            .expect("open");
+        f.set_modified(old).expect("set mtime");
+        assert_eq!(
+            prune_snapshots(dir.path(), Duration::from_secs(30 * 86_400)).expect("prune"),
+            1
+        );
+        assert!(!cam.join("ev-old.jpg").exists());
+        assert!(cam.join("ev-new.jpg").exists());
+        assert_eq!(
+            prune_snapshots(&dir.path().join("missing"), Duration::ZERO).expect("prune"),
+            0
+        );
     }
 }

@@ -71,11 +71,19 @@ impl StoreHandle {
             .map_err(|_| Error::new(ErrorKind::Internal, "the database thread stopped before answering"))?
     }
 
-    pub fn begin_camera_run(&self, camera: &str, width: u32, height: u32, fps: f64, model: &str) -> Result<RunId> {
+    pub fn begin_camera_run(
+        &self,
+        camera: &str,
+        started_unix_ms: i64,
+        width: u32,
+        height: u32,
+        fps: f64,
+        model: &str,
+    ) -> Result<RunId> {
         let run = NewRun {
             source: camera.to_owned(),
             source_kind: SourceKind::Camera,
-            started_unix_ms: crate::unix_ms(),
+            started_unix_ms,
             analysis_fps: fps,
             width,
             height,

@@ -73,6 +73,7 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, pa
 use vigie_core::{BBox, Error, ErrorKind, Result, Time90k, TrackId, bail, err};
 
 mod check;
+mod console;
 mod events;
 mod recording;
 mod retention;
@@ -85,6 +86,7 @@ mod recording_tests;
 mod tests;
 
 pub use check::{CheckReport, OVERLAP_TOLERANCE_MS, Problem};
+pub use console::{Decision, DecisionRow, EventFilter, EventView, NewUser, Role, SessionRow, UserRow};
 pub use events::EventRow;
 pub use recording::{
     Camera, CameraId, CameraState, CameraStateRow, Gap, LOCK_FILE_NAME, MAX_CAMERA_NAME_LEN, MAX_SEGMENT_DURATION_90K,
@@ -98,7 +100,7 @@ pub use writer::{DEFAULT_BATCH_ROWS, TrackWriter};
 
 /// The schema version this code writes: the version of `schema.sql`, and the one every older database is upgraded
 /// to when opened.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// The full current schema, run on an empty database.
 const SCHEMA_SQL: &str = include_str!("schema.sql");

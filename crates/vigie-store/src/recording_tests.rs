@@ -929,7 +929,7 @@ fn an_upgraded_database_records() {
         root: tmp.path().join("rec"),
         _tmp: tmp,
     };
-    assert_eq!(e.store.schema_version().unwrap(), 4);
+    assert_eq!(e.store.schema_version().unwrap(), crate::SCHEMA_VERSION);
     let seg = record(&mut e, "cam", NOW, 10);
     assert_eq!(all(&e.store, seg.camera), vec![seg]);
     assert_eq!(e.store.runs().unwrap().len(), 1, "the version 1 run is still there");

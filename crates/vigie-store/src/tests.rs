@@ -896,6 +896,14 @@ fn v1_sql_is_schema_sql_without_the_later_additions() {
         "legal_hold",
         "retention_deletion",
         "retention_deletion_by_camera_time",
+        "app_user",
+        "sqlite_autoindex_app_user_1",
+        "session",
+        "sqlite_autoindex_session_1",
+        "session_by_user",
+        "event_decision",
+        "sqlite_autoindex_event_decision_1",
+        "event_decision_by_time",
     ];
     want.retain(|n| !later.contains(&n.as_str()));
     assert_eq!(names(&v1), want);

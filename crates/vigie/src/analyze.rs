@@ -29,7 +29,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use vigie_core::{Detections, Error, ErrorKind, Result, RgbFrame, Time90k, TrackId, TrackedObject, err};
 use vigie_rules::{Engine, Event, Phase};
-use vigie_server::analysers::{Analysers, WallClockSource, label, rules_input};
+use vigie_server::analysers::{Analysers, EventRows, WallClockSource, label, rules_input};
 use vigie_store::{EventRow, NewRun, RunFinish, SourceKind, Store};
 use vigie_video::{DecodeOptions, FrameSampler, VideoFile, VideoInfo};
 use vigie_vision::Detector;
@@ -466,8 +466,7 @@ fn sink_stage(mut store: Store, rx: Receiver<TrackedFrame>, cfg: SinkConfig) -> 
     let mut done: Vec<TrackRecord> = Vec::new();
     let mut timeline = Vec::new();
     let mut background: Option<Arc<RgbFrame>> = None;
-    let mut events: BTreeMap<String, EventRow> = BTreeMap::new();
-    let mut event_order: Vec<String> = Vec::new();
+    let mut events = EventRows::default();
     {
         let mut writer = store.writer(cfg.run_id);
         for tf in rx {
@@ -504,47 +503,15 @@ fn sink_stage(mut store: Store, rx: Receiver<TrackedFrame>, cfg: SinkConfig) -> 
                     .map_err(|e| Error::wrap(ErrorKind::Internal, "serialising an event", e))?;
                 writeln!(jsonl, "{line}")
                     .map_err(|e| Error::wrap(ErrorKind::Io, format!("writing {}", jsonl_path.display()), e))?;
-                let (clip_start, clip_end) = ev.clip(cfg.clip_pre, cfg.clip_post);
-                let row = match events.get_mut(&ev.id) {
-                    Some(row) => {
-                        row.end = ev.end;
-                        row.confidence = row.confidence.max(ev.confidence);
-                        row.clip_end = Time90k(row.clip_end.0.max(clip_end.0));
-                        for t in &ev.track_ids {
-                            if !row.track_ids.contains(t) {
-                                row.track_ids.push(*t);
-                            }
-                        }
-                        row
+                let row = events.fold(ev, cfg.clip_pre, cfg.clip_post, || {
+                    if ev.phase == Phase::Start && tf.frame.width > 0 {
+                        let name = format!("events/{}-{}.jpg", ev.kind.as_str(), ev.id);
+                        drawer.event_snapshot(&tf.frame, ev, &tf.objects, &cfg.out_dir.join(&name))?;
+                        Ok(Some(name))
+                    } else {
+                        Ok(None)
                     }
-                    None => {
-                        let snapshot = if ev.phase == Phase::Start && tf.frame.width > 0 {
-                            let name = format!("events/{}-{}.jpg", ev.kind.as_str(), ev.id);
-                            drawer.event_snapshot(&tf.frame, ev, &tf.objects, &cfg.out_dir.join(&name))?;
-                            Some(name)
-                        } else {
-                            None
-                        };
-                        event_order.push(ev.id.clone());
-                        events.entry(ev.id.clone()).or_insert(EventRow {
-                            id: ev.id.clone(),
-                            kind: ev.kind.as_str().to_string(),
-                            camera: ev.camera.clone(),
-                            rule: ev.rule.clone(),
-                            zone: ev.zone.clone(),
-                            line: ev.line.clone(),
-                            start: ev.start,
-                            end: ev.end,
-                            confidence: ev.confidence,
-                            bbox: ev.bbox,
-                            detail: ev.detail.clone(),
-                            snapshot,
-                            clip_start,
-                            clip_end,
-                            track_ids: ev.track_ids.clone(),
-                        })
-                    }
-                };
+                })?;
                 writer.save_event(row)?;
             }
             for id in tf.ended {
@@ -568,7 +535,7 @@ fn sink_stage(mut store: Store, rx: Receiver<TrackedFrame>, cfg: SinkConfig) -> 
         .map_err(|e| Error::wrap(ErrorKind::Io, format!("writing {}", jsonl_path.display()), e))?;
     // Tracks the tracker never ended (should not happen: finish() ends all) are dropped, not stored half-done.
     done.sort_by_key(|r| r.summary.track_id);
-    let events = event_order.iter().filter_map(|id| events.remove(id)).collect();
+    let events = events.into_rows();
     Ok(SinkOutput {
         store,
         records: done,

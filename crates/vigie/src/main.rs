@@ -10,8 +10,11 @@
 //! - [`plates_stage`]: plates of vehicle tracks during `vigie analyze`, and parked vehicles to the parking pre-check.
 //! - [`serve_cmd`]: `vigie serve`, the live service, and `vigie check`, its database and recordings verified.
 //! - [`parking_cmd`]: `vigie parking`, the agent's and the payment provider's commands of the pre-check.
+//! - [`user_cmd`]: `vigie user`, console accounts (password from standard input).
+//! - [`audit_cmd`]: `vigie audit`, the audit log verified and exported.
 
 mod analyze;
+mod audit_cmd;
 mod bench;
 mod config;
 mod draw;
@@ -20,6 +23,7 @@ mod plates_cmd;
 mod plates_stage;
 mod report;
 mod serve_cmd;
+mod user_cmd;
 
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
@@ -74,6 +78,11 @@ enum Cmd {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Legal holds: exempt a camera's recordings over a time range from retention (judicial request).
+    Hold {
+        #[command(subcommand)]
+        what: serve_cmd::HoldCmd,
+    },
     /// Measurements for `make bench`; each prints one JSON line.
     Bench {
         #[command(subcommand)]
@@ -88,6 +97,16 @@ enum Cmd {
     Parking {
         #[command(subcommand)]
         what: parking_cmd::ParkingCmd,
+    },
+    /// Console accounts: `vigie user add NAME --role ROLE [--cameras a,b]` (password on standard input).
+    User {
+        #[command(subcommand)]
+        what: user_cmd::UserCmd,
+    },
+    /// The audit log: `vigie audit verify` (hash chain and signed checkpoints), `vigie audit export` (JSON lines).
+    Audit {
+        #[command(subcommand)]
+        what: audit_cmd::AuditCmd,
     },
     /// Configuration tools.
     Config {
@@ -173,9 +192,12 @@ fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Serve { config, listen } => serve_cmd::serve(&config, listen),
         Cmd::Check { config } => serve_cmd::check(config.as_deref()),
+        Cmd::Hold { what } => serve_cmd::hold(what),
         Cmd::Bench { what } => bench::run(what),
         Cmd::Plates { what } => plates_cmd::run(what),
         Cmd::Parking { what } => parking_cmd::run(what),
+        Cmd::User { what } => user_cmd::run(what),
+        Cmd::Audit { what } => audit_cmd::run(what),
         Cmd::Config { what } => match what {
             ConfigCmd::Check { file } => {
                 let cfg = config::Config::load(&file)?;

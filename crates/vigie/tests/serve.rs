@@ -257,6 +257,12 @@ fn records_and_analyses_an_rtsp_camera() {
     }
     let kinds = sqlite(&db, "select kind from event");
     assert!(kinds.lines().any(|k| k == "intrusion"), "events: {kinds:?}");
+    // Each event has an annotated snapshot of the moment it was raised, for the operator.
+    for rel in sqlite(&db, "select snapshot from event").lines() {
+        let p = dir.join("vigie-data/snapshots").join(rel);
+        let img = std::fs::read(&p).unwrap_or_else(|e| panic!("snapshot {}: {e}", p.display()));
+        assert!(img.starts_with(&[0xff, 0xd8]), "{} is not a JPEG", p.display());
+    }
     let check = Command::new(env!("CARGO_BIN_EXE_vigie"))
         .args(["check", "--config", cfg.to_str().unwrap_or_default()])
         .current_dir(&dir)
@@ -268,6 +274,41 @@ fn records_and_analyses_an_rtsp_camera() {
         String::from_utf8_lossy(&check.stdout),
         String::from_utf8_lossy(&check.stderr)
     );
+
+    // A legal hold on the recording, listed, then released.
+    let vigie = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_vigie"))
+            .args(args)
+            .args(["--config", cfg.to_str().unwrap_or_default()])
+            .current_dir(&dir)
+            .output()
+            .expect("vigie");
+        assert!(
+            out.status.success(),
+            "vigie {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    vigie(&[
+        "hold",
+        "add",
+        "--camera",
+        "walkway",
+        "--from",
+        "2026-01-01T00:00:00Z",
+        "--to",
+        "2099-01-01T00:00:00Z",
+        "--reference",
+        "PV-2026-042",
+    ]);
+    let list = vigie(&["hold", "list"]);
+    assert!(
+        list.contains("PV-2026-042") && list.contains("\"released_unix_ms\":null"),
+        "{list}"
+    );
+    vigie(&["hold", "release", "1"]);
+    assert!(!vigie(&["hold", "list"]).contains("\"released_unix_ms\":null"));
 }
 
 #[test]

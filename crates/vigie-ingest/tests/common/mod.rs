@@ -46,7 +46,7 @@ impl RtspServer {
     /// python3-gi/GStreamer are not installed; any other failure panics with the server's stderr.
     pub fn start(file: &Path, port: u16, path: &str, extra: &[&str]) -> Start {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/rtsp-server.py");
-        let mut child = Command::new("python3")
+        let spawned = Command::new("python3")
             .arg(&script)
             .arg("--file")
             .arg(file)
@@ -55,8 +55,11 @@ impl RtspServer {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .spawn()
-            .expect("python3 runs");
+            .spawn();
+        let mut child = match spawned {
+            Ok(c) => c,
+            Err(e) => return Start::Missing(format!("cannot run python3: {e}")),
+        };
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {

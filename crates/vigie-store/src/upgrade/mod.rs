@@ -17,6 +17,7 @@ use crate::{SCHEMA_SQL, SCHEMA_VERSION, SqlResultExt, unix_ms_now, write_transac
 mod v1_to_v2;
 mod v2_to_v3;
 mod v3_to_v4;
+mod v4_to_v5;
 
 /// The schema at version 1, frozen; the upgrade tests build version 1 databases with it.
 #[cfg(test)]
@@ -25,7 +26,7 @@ pub(crate) const V1_SQL: &str = include_str!("v1.sql");
 type Step = fn(&Transaction) -> Result<()>;
 
 /// `STEPS[i]` upgrades a database from version `i + 1` to `i + 2`.
-const STEPS: [Step; (SCHEMA_VERSION - 1) as usize] = [v1_to_v2::run, v2_to_v3::run, v3_to_v4::run];
+const STEPS: [Step; (SCHEMA_VERSION - 1) as usize] = [v1_to_v2::run, v2_to_v3::run, v3_to_v4::run, v4_to_v5::run];
 
 /// Brings the database on `conn` to [`SCHEMA_VERSION`]: creates it when empty, upgrades it when older, refuses it
 /// when newer or when it is not a Vigie database. Leaves foreign keys off; the caller turns them on.

@@ -1,0 +1,416 @@
+// End-to-end tests of the Vigie console in headless Chromium, against a `vigie serve` started by scripts/e2e.sh
+// (VIGIE_URL) with a file camera "walkway" of real footage and an intrusion rule, and a camera "lobby".
+// Users (password E2E_PASSWORD): op1 operator, sup1 supervisor, park1 parking_agent, op-lobby operator of "lobby",
+// admin1 admin.
+// Screenshots of each page go to E2E_OUT (e2e/out/).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { join, extname } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const BASE = process.env.VIGIE_URL;
+const OUT = process.env.E2E_OUT || new URL('./out', import.meta.url).pathname;
+const PASSWORD = process.env.E2E_PASSWORD;
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const CAM = 'walkway';
+// Development only: E2E_CONSOLE_DIR=crates/vigie-server/console serves the console's files from disk instead of the
+// binary's embedded copy (edit, rerun, no rebuild). The first test still checks what the binary serves.
+const CONSOLE_DIR = process.env.E2E_CONSOLE_DIR;
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml' };
+const FHD = { width: 1920, height: 1080 };
+const LAPTOP = { width: 1366, height: 768 };
+
+if (!BASE || !PASSWORD) throw new Error('run through scripts/e2e.sh (VIGIE_URL and E2E_PASSWORD unset)');
+mkdirSync(OUT, { recursive: true });
+
+let browser;
+/** Requests the pages tried to make outside the server (there must be none). */
+const outside = [];
+/** JavaScript errors thrown in the pages. */
+const pageErrors = [];
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    // Playwright adds --headless and a fresh --user-data-dir of its own.
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run'],
+  });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+});
+
+async function newPage(viewport = FHD, locale = 'en-GB') {
+  const context = await browser.newContext({ viewport, locale, baseURL: BASE });
+  await context.route('**/*', (route) => {
+    const u = route.request().url();
+    if (CONSOLE_DIR && u.startsWith(BASE)) {
+      const path = new URL(u).pathname;
+      if (path === '/' || path.startsWith('/assets/')) {
+        const file = join(CONSOLE_DIR, path === '/' ? 'index.html' : path);
+        return route.fulfill({ status: 200, contentType: TYPES[extname(file)] || 'application/octet-stream', body: readFileSync(file) });
+      }
+    }
+    if (u.startsWith(BASE) || u.startsWith('data:') || u.startsWith('blob:')) return route.continue();
+    outside.push(u);
+    return route.abort();
+  });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(`${page.url()}: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) pageErrors.push(`${page.url()}: ${m.text()}`);
+  });
+  page.setDefaultTimeout(15000);
+  return page;
+}
+
+async function shot(page, name) {
+  await page.waitForTimeout(150); // let the last frame paint
+  await page.screenshot({ path: join(OUT, `${name}.png`) });
+}
+
+async function login(page, username) {
+  await page.goto('/');
+  await page.locator('[data-test=login-form]').waitFor();
+  await page.fill('#username', username);
+  await page.fill('#password', PASSWORD);
+  await page.click('[data-test=login-submit]');
+  await page.locator('[data-test=whoami]').waitFor();
+  assert.match(await page.locator('[data-test=whoami]').innerText(), new RegExp(username));
+}
+
+async function logout(page) {
+  await page.click('[data-test=logout]');
+  await page.locator('[data-test=login-form]').waitFor();
+  const r = await page.request.get('/api/me');
+  assert.equal(r.status(), 401, 'the session ends at logout');
+}
+
+/** GET through the page's session (cookie). */
+async function apiGet(page, path) {
+  const r = await page.request.get(path);
+  return { status: r.status(), body: r.headers()['content-type']?.includes('json') ? await r.json() : null };
+}
+
+test('the console is served from the binary (every file, current), with nothing from outside', async () => {
+  const index = await fetch(`${BASE}/`);
+  assert.equal(index.status, 200, 'GET / (is crate::console::router() merged into http::router()?)');
+  assert.match(index.headers.get('content-type'), /text\/html/);
+  const html = await index.text();
+  assert.doesNotMatch(html, /https?:\/\//, 'index.html names no outside URL');
+  const dir = new URL('../crates/vigie-server/console/', import.meta.url).pathname;
+  assert.equal(html, readFileSync(join(dir, 'index.html'), 'utf8'), 'the binary embeds the current index.html (rebuild it)');
+  for (const name of readdirSync(join(dir, 'assets'))) {
+    const r = await fetch(`${BASE}/assets/${name}`);
+    assert.equal(r.status, 200, `/assets/${name} (listed in console.rs?)`);
+    const type = TYPES[extname(name)];
+    if (type) assert.ok(r.headers.get('content-type').startsWith(type), `/assets/${name}: ${r.headers.get('content-type')}`);
+    const body = Buffer.from(await r.arrayBuffer());
+    assert.ok(body.equals(readFileSync(join(dir, 'assets', name))), `/assets/${name} is the current file (rebuild the binary)`);
+    if (name.endsWith('.js') || name.endsWith('.css')) assert.doesNotMatch(body.toString(), /https?:\/\/(?!www\.w3\.org)/, `${name} names no outside URL`);
+  }
+});
+
+test('login page, French and English labels (the choice is kept)', async () => {
+  const page = await newPage(LAPTOP);
+  await page.goto('/');
+  await page.locator('[data-test=login-form]').waitFor();
+  assert.equal(await page.locator('[data-test=login-submit]').innerText(), 'Sign in');
+  await shot(page, '01-login-en-1366x768');
+  await page.click('[data-test=lang-toggle]');
+  assert.equal(await page.locator('[data-test=login-submit]').innerText(), 'Se connecter');
+  await page.reload();
+  await page.locator('[data-test=login-form]').waitFor();
+  assert.equal(await page.locator('[data-test=login-submit]').innerText(), 'Se connecter', 'kept in localStorage');
+  assert.equal(await page.evaluate(() => localStorage.getItem('vigie.lang')), 'fr');
+  await shot(page, '02-login-fr');
+  // A wrong password is refused with a message.
+  await page.fill('#username', 'op1');
+  await page.fill('#password', 'not-the-password');
+  await page.click('[data-test=login-submit]');
+  await page.locator('[data-test=login-error]:not(:empty)').waitFor();
+  assert.match(await page.locator('[data-test=login-error]').innerText(), /incorrect|tentatives/);
+  await page.click('[data-test=lang-toggle]');
+  await page.context().close();
+});
+
+test('operator: camera live with boxes, alerts from the footage arrive live, confirm one, dismiss one, log out', async () => {
+  const page = await newPage(FHD);
+  await login(page, 'op1');
+  await page.waitForURL(/#\/live/);
+  // Count the alerts that come over the stream (SSE), from now on.
+  await page.evaluate(() => {
+    window.__sseAlerts = 0;
+    window.vigie.bus.addEventListener('alert', () => { window.__sseAlerts++; });
+  });
+
+  const tile = page.locator(`[data-test=camera-tile][data-camera="${CAM}"]`);
+  await tile.waitFor();
+  // The frame refreshes (several frames loaded) and boxes are drawn over it.
+  await page.waitForFunction((cam) => Number(document.querySelector(`[data-camera="${cam}"]`)?.dataset.frames) >= 3, CAM, { timeout: 60000 });
+  await page.waitForFunction((cam) => Number(document.querySelector(`[data-camera="${cam}"]`)?.dataset.boxes) >= 1, CAM, { timeout: 60000 });
+  await page.waitForFunction((cam) => document.querySelector(`[data-camera="${cam}"]`)?.dataset.state === 'streaming', CAM, { timeout: 30000 });
+  assert.equal(await tile.locator('[data-test=state-badge]').getAttribute('data-state'), 'streaming');
+  const img = await tile.locator('img.frame').evaluate((i) => ({ w: i.naturalWidth, h: i.naturalHeight }));
+  assert.ok(img.w > 0 && img.h > 0, 'the frame is shown');
+  // Something was painted on the overlay.
+  const painted = await tile.locator('canvas.overlay').evaluate((c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+    return n;
+  });
+  assert.ok(painted > 100, `overlay painted (${painted} pixels)`);
+  await shot(page, '03-live-operator-1920x1080');
+
+  // Alerts produced by the real footage arrive over the stream (two zones, two rules: two alerts).
+  await page.waitForFunction(() => window.__sseAlerts > 0, null, { timeout: 120000 });
+  await page.waitForFunction(() => document.querySelectorAll('[data-test=pending-list] [data-test=alert-card]').length >= 2, null, { timeout: 120000 });
+  const card = page.locator('[data-test=pending-list] [data-test=alert-card]').first();
+  const id = await card.getAttribute('data-event-id');
+  await shot(page, '04-live-with-alerts');
+  const ev = await apiGet(page, `/api/events/${encodeURIComponent(id)}`);
+  assert.equal(ev.status, 200);
+  assert.equal(ev.body.camera, CAM);
+  assert.equal(ev.body.status, 'pending');
+
+  // Confirm it: it leaves the pending queue, and the decision is stored with who.
+  await card.locator('[data-test=confirm]').click();
+  await page.locator(`[data-test=pending-list] [data-event-id="${id}"]`).waitFor({ state: 'detached' });
+  const pending = await apiGet(page, '/api/events?status=pending&limit=500');
+  assert.ok(!pending.body.some((e) => String(e.id) === id), 'no longer pending');
+  const after = await apiGet(page, `/api/events/${encodeURIComponent(id)}`);
+  assert.equal(after.body.status, 'confirmed');
+  assert.equal(after.body.decided_by, 'op1');
+
+  // Dismiss the other with a reason.
+  const other = page.locator('[data-test=pending-list] [data-test=alert-card]').first();
+  const id2 = await other.getAttribute('data-event-id');
+  await other.locator('[data-test=dismiss]').click();
+  await other.locator('[data-test=dismiss-reason]').selectOption('false alarm: shadow');
+  await shot(page, '04b-dismiss-with-reason');
+  await other.locator('[data-test=dismiss-submit]').click();
+  await page.locator(`[data-test=pending-list] [data-event-id="${id2}"]`).waitFor({ state: 'detached' });
+  const d = await apiGet(page, `/api/events/${encodeURIComponent(id2)}`);
+  assert.equal(d.body.status, 'dismissed');
+  assert.equal(d.body.reason, 'false alarm: shadow');
+  assert.equal(d.body.decided_by, 'op1');
+
+  // The event's page: snapshot, timeline (and the clip, tested below).
+  await page.goto(`/#/events/${encodeURIComponent(id)}`);
+  await page.locator('[data-test=timeline]').waitFor();
+  if (after.body.snapshot_url) {
+    await page.waitForFunction(() => document.querySelector('[data-test=event-snapshot]')?.naturalWidth > 0);
+  }
+  await shot(page, '05-event-detail');
+
+  // The alerts page, decided tab.
+  await page.goto('/#/alerts');
+  await page.click('[data-tab=decided]');
+  await page.locator(`[data-test=alerts-list] [data-event-id="${id}"]`).waitFor();
+  await shot(page, '06-alerts-decided');
+
+  // The laptop screen.
+  await page.setViewportSize(LAPTOP);
+  await page.goto('/#/live');
+  await page.waitForFunction((cam) => Number(document.querySelector(`[data-camera="${cam}"]`)?.dataset.frames) >= 1, CAM, { timeout: 30000 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `no horizontal scrolling at 1366x768 (${overflow}px)`);
+  await shot(page, '07-live-operator-1366x768');
+  // The labels in French, then back.
+  await page.click('[data-test=lang-toggle]');
+  await page.locator('nav.main-nav a[data-nav=live]', { hasText: 'Direct' }).waitFor();
+  await page.waitForFunction((cam) => Number(document.querySelector(`[data-camera="${cam}"]`)?.dataset.frames) >= 1, CAM);
+  assert.equal(await page.locator('[data-test=logout]').innerText(), 'Déconnexion');
+  await shot(page, '07b-live-operator-fr-1366x768');
+  await page.click('[data-test=lang-toggle]');
+  await page.locator('nav.main-nav a[data-nav=live]', { hasText: 'Live' }).waitFor();
+
+  await logout(page);
+  await shot(page, '08-logged-out');
+  await page.context().close();
+});
+
+test('event clip plays from the recordings', async (t) => {
+  const page = await newPage(FHD);
+  await login(page, 'op1');
+  const list = await apiGet(page, '/api/events?status=all&limit=1');
+  if (!list.body || !list.body.length) { t.skip('no event yet'); await page.context().close(); return; }
+  const ev = await apiGet(page, `/api/events/${encodeURIComponent(list.body[0].id)}`);
+  if (!ev.body.clip_url) {
+    t.skip('FIXME: the API serves no clip yet (GET /api/events/{id}/clip.mp4 not built; clip_url is null)');
+    await page.context().close();
+    return;
+  }
+  await page.goto(`/#/events/${encodeURIComponent(ev.body.id)}`);
+  await page.locator('[data-test=event-clip]').waitFor();
+  await page.waitForFunction(() => document.querySelector('[data-test=event-clip]')?.readyState >= 1, null, { timeout: 30000 });
+  const duration = await page.locator('[data-test=event-clip]').evaluate((v) => v.duration);
+  assert.ok(duration > 0, `the clip has a duration (${duration} s)`);
+  await shot(page, '09-event-clip');
+  await page.context().close();
+});
+
+test('supervisor: draw a zone on the frame, drag a point, save it; the API validates', async () => {
+  const page = await newPage(FHD);
+  await login(page, 'sup1');
+  await page.goto(`/#/zones/${CAM}`);
+  const canvas = page.locator('[data-test=zone-canvas]');
+  await canvas.waitFor();
+  await page.waitForFunction(() => document.querySelector('.editor-stage')?.dataset.loaded === 'true', null, { timeout: 30000 });
+  await page.waitForFunction(() => Number(document.querySelector('[data-test=zone-canvas]')?.dataset.zones) >= 1);
+  const before = await apiGet(page, `/api/cameras/${CAM}/zones`);
+  assert.equal(before.status, 200);
+  // A state change without the X-CSRF-Token header (as a forged cross-site request would be) is refused.
+  const forged = await page.request.put(`/api/cameras/${CAM}/zones`, { data: before.body });
+  assert.equal(forged.status(), 403, 'PUT without X-CSRF-Token');
+
+  // Draw: click four points, then close on the first one.
+  await page.click('[data-test=new-zone]');
+  const box = await canvas.boundingBox();
+  const at = (x, y) => [box.x + x * box.width, box.y + y * box.height];
+  const pts = [[0.05, 0.1], [0.3, 0.1], [0.3, 0.4], [0.05, 0.4]];
+  for (const [x, y] of pts) await page.mouse.click(...at(x, y));
+  await page.mouse.click(...at(...pts[0]));
+  await page.waitForFunction(() => Number(document.querySelector('[data-test=zone-canvas]')?.dataset.drawing) === 0);
+  // Drag the third point to (0.35, 0.45).
+  await page.mouse.move(...at(0.3, 0.4));
+  await page.mouse.down();
+  await page.mouse.move(...at(0.33, 0.43), { steps: 3 });
+  await page.mouse.move(...at(0.35, 0.45), { steps: 3 });
+  await page.mouse.up();
+  // Name it.
+  const name = page.locator('[data-test=zone-list] li.selected input');
+  await name.fill('e2e-entrance');
+  // Have the intrusion rule watch it too.
+  await page.locator('aside.zone-side label.tick[data-rule="walkway-right-presence"][data-shape="e2e-entrance"] input').check();
+  await shot(page, '10-zone-editor-drawn');
+  await page.click('[data-test=save-zones]');
+  await page.locator('.toast-ok').waitFor();
+  const saved = await apiGet(page, `/api/cameras/${CAM}/zones`);
+  const z = saved.body.zones.find((zz) => zz.id === 'e2e-entrance');
+  assert.ok(z, `GET zones shows the new zone: ${JSON.stringify(saved.body.zones)}`);
+  assert.equal(z.polygon.length, 4);
+  const near = (a, b) => Math.abs(a - b) < 0.02;
+  assert.ok(near(z.polygon[0][0], 0.05) && near(z.polygon[0][1], 0.1), `first point ${z.polygon[0]}`);
+  assert.ok(near(z.polygon[2][0], 0.35) && near(z.polygon[2][1], 0.45), `dragged point ${z.polygon[2]}`);
+  assert.ok(saved.body.zones.some((zz) => zz.id === 'walkway-right'), 'the other zones are kept');
+  const rule = saved.body.rules.find((r) => r.id === 'walkway-right-presence');
+  assert.deepEqual(rule.zones, ['walkway-right', 'e2e-entrance'], 'the rule watches the new zone');
+  assert.equal(saved.body.rules.length, before.body.rules.length, 'the rules are kept');
+  // The live view gets it too.
+  const live = await apiGet(page, `/api/cameras/${CAM}/live`);
+  assert.ok(live.body.zones.some((zz) => zz.id === 'e2e-entrance'), 'applied to the running camera');
+
+  // Deleting a zone that a rule uses: the API refuses with 400 naming it, and the editor shows the message.
+  const items = page.locator('[data-test=zone-list] li[data-shape]');
+  let deleted = false;
+  for (let i = 0; i < (await items.count()); i++) {
+    if ((await items.nth(i).locator('input[data-test=zone-name]').inputValue()) === 'walkway-right') {
+      await items.nth(i).locator('[data-test=delete-zone]').click();
+      deleted = true;
+      break;
+    }
+  }
+  assert.ok(deleted, 'zone walkway-right listed');
+  // The rule's tick for it shows it missing.
+  await page.locator('aside.zone-side label.tick.missing[data-shape="walkway-right"]').waitFor();
+  await page.click('[data-test=save-zones]');
+  await page.locator('[data-test=zone-api-error]').waitFor();
+  assert.match(await page.locator('[data-test=zone-api-error]').innerText(), /^400 .*walkway-right/s);
+  await shot(page, '11-zone-editor-validation-error');
+  await page.click('[data-test=discard-zones]');
+  await page.setViewportSize(LAPTOP);
+  await page.waitForTimeout(300);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `no horizontal scrolling at 1366x768 (${overflow}px)`);
+  await shot(page, '11b-zone-editor-1366x768');
+  await page.setViewportSize(FHD);
+  const unchanged = await apiGet(page, `/api/cameras/${CAM}/zones`);
+  assert.ok(unchanged.body.zones.some((zz) => zz.id === 'walkway-right'), 'nothing saved on a refusal');
+
+  await page.goto('/#/live');
+  await page.waitForFunction((cam) => Number(document.querySelector(`[data-camera="${cam}"]`)?.dataset.frames) >= 2, CAM, { timeout: 30000 });
+  await shot(page, '12-live-supervisor-new-zone');
+  await logout(page);
+  await page.context().close();
+});
+
+test('a parking agent is refused the camera; the parking queue shows', async (t) => {
+  const page = await newPage(LAPTOP);
+  await login(page, 'park1');
+  await page.waitForURL(/#\/parking/);
+  assert.equal(await page.locator('nav.main-nav a[data-nav=live]').count(), 0, 'no live view in the menu');
+  const frame = await page.request.get(`/api/cameras/${CAM}/frame.jpg`);
+  assert.equal(frame.status(), 403, 'frame.jpg refused');
+  assert.equal((await page.request.get('/api/cameras')).status(), 403, 'camera list refused');
+  assert.equal((await page.request.get('/api/events')).status(), 403, 'events refused');
+  await page.locator('[data-test=parking-list] > *').first().waitFor();
+  const queue = await page.request.get('/api/parking/queue');
+  if (queue.status() === 404) {
+    t.diagnostic('FIXME: GET /api/parking/queue is not built (404): the console shows "not available"');
+    await page.locator('[data-test=parking-unavailable]').waitFor();
+  } else {
+    assert.equal(queue.status(), 200);
+    assert.equal(await page.locator('[data-test=parking-unavailable]').count(), 0);
+  }
+  await shot(page, '13-parking-queue');
+  // Going to the live page by hand shows no image.
+  await page.goto('/#/live');
+  await page.locator('[data-test=camera-grid] .form-error').waitFor();
+  assert.equal(await page.locator('[data-test=camera-tile]').count(), 0);
+  await shot(page, '14-parking-agent-refused-live');
+  await logout(page);
+  await page.context().close();
+});
+
+test('an operator of another camera does not see this one (404, names do not leak)', async () => {
+  const page = await newPage(LAPTOP);
+  await login(page, 'op-lobby');
+  const cams = await apiGet(page, '/api/cameras');
+  assert.deepEqual(cams.body.map((c) => c.name), ['lobby']);
+  assert.equal((await page.request.get(`/api/cameras/${CAM}/frame.jpg`)).status(), 404);
+  assert.equal((await page.request.get(`/api/cameras/${CAM}/live`)).status(), 404);
+  await page.locator('[data-test=camera-tile][data-camera=lobby]').waitFor();
+  assert.equal(await page.locator(`[data-test=camera-tile][data-camera="${CAM}"]`).count(), 0);
+  await shot(page, '15-operator-other-camera');
+  await logout(page);
+  await page.context().close();
+});
+
+test('admin: creates an investigator account in the console; the investigator reviews alerts, without deciding', async () => {
+  const page = await newPage(FHD);
+  await login(page, 'admin1');
+  await page.waitForURL(/#\/live/);
+  await page.click('nav.main-nav a[data-nav=users]');
+  const form = page.locator('[data-test=user-form]');
+  await form.waitFor();
+  await form.locator('input[name=new-username]').fill('inv1');
+  await form.locator('input[name=new-password]').fill(PASSWORD);
+  await form.locator('select[name=new-role]').selectOption('investigator');
+  await form.locator('button[type=submit]').click();
+  await page.locator('[data-test=users-table] tr[data-user=inv1]').waitFor();
+  await shot(page, '16-users-admin');
+  await logout(page);
+
+  await login(page, 'inv1');
+  await page.waitForURL(/#\/alerts/);
+  assert.equal(await page.locator('nav.main-nav a[data-nav=live]').count(), 0, 'no live view for an investigator');
+  await page.click('[data-tab=all]');
+  await page.locator('[data-test=alerts-list] [data-test=alert-card]').first().waitFor({ timeout: 30000 });
+  assert.equal(await page.locator('[data-test=confirm]').count(), 0, 'no decision buttons');
+  assert.equal((await page.request.get(`/api/cameras/${CAM}/frame.jpg`)).status(), 403);
+  await shot(page, '17-investigator-alerts');
+  await logout(page);
+  await page.context().close();
+});
+
+test('no request left the server, no script error', () => {
+  assert.deepEqual(outside, [], 'requests outside the server');
+  assert.deepEqual(pageErrors, [], 'JavaScript errors');
+});
