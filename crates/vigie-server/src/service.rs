@@ -55,6 +55,7 @@ pub struct Service {
     threads: Vec<JoinHandle<()>>,
     store_thread: Option<JoinHandle<()>>,
     store: Option<StoreHandle>,
+    audit: Arc<std::sync::Mutex<vigie_audit::AuditLog>>,
 }
 
 impl Service {
@@ -97,6 +98,20 @@ impl Service {
         // The console's API: its own connection to the database; an `admin` account when there is none.
         let mut api = crate::api::Api::open(&opts.database, opts.server.snapshots.clone())?;
         api.recordings = Some(opts.server.recordings.clone());
+        // The audit log and the instance key beside the database (what `vigie audit verify` reads by default).
+        let data_dir = opts
+            .database
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), PathBuf::from);
+        let key = Arc::new(vigie_audit::InstanceKey::load_or_create(
+            &data_dir.join("instance.key"),
+        )?);
+        let audit = Arc::new(std::sync::Mutex::new(vigie_audit::AuditLog::open(
+            &data_dir.join("audit.db"),
+            key,
+        )?));
+        api.audit = Some(audit.clone());
         if let Some(password) = api.bootstrap_admin(crate::unix_ms())? {
             eprintln!("vigie serve: created user admin with password {password} (shown once: change it or note it)");
         }
@@ -195,11 +210,11 @@ impl Service {
         };
         policy.validate().map_err(|e| e.context("retention"))?;
         {
-            let (s, m, flag) = (store_h.clone(), metrics.clone(), stop_flag.clone());
+            let (s, m, flag, log) = (store_h.clone(), metrics.clone(), stop_flag.clone(), audit.clone());
             let every = Duration::from_secs_f64(opts.server.retention_every_s);
             let snaps = (opts.server.snapshots.clone(), opts.server.retention_days);
             threads.push(camera::spawn("retention".into(), move || {
-                retention_loop(&s, &m, &policy, &snaps, every, &flag)
+                retention_loop(&s, &m, &log, &policy, &snaps, every, &flag)
             })?);
         }
 
@@ -228,6 +243,7 @@ impl Service {
             threads,
             store_thread: Some(store_thread),
             store: Some(store_h),
+            audit,
         })
     }
 
@@ -264,6 +280,11 @@ impl Service {
         if let Some(h) = self.store_thread.take() {
             let _ = h.join();
         }
+        // A signed checkpoint over the last entries, so that a cut tail is detectable.
+        let mut log = self.audit.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = log.checkpoint(crate::unix_ms()) {
+            eprintln!("vigie serve: audit log checkpoint: {e}");
+        }
     }
 }
 
@@ -276,6 +297,7 @@ impl Drop for Service {
 fn retention_loop(
     store: &StoreHandle,
     metrics: &Metrics,
+    audit: &std::sync::Mutex<vigie_audit::AuditLog>,
     policy: &RetentionPolicy,
     snapshots: &(PathBuf, u32),
     every: Duration,
@@ -301,6 +323,24 @@ fn retention_loop(
                 metrics
                     .retention_deletions
                     .fetch_add(rep.deleted.len() as u64, Ordering::Relaxed);
+                if !rep.deleted.is_empty() {
+                    let detail = serde_json::json!({
+                        "segments": rep.deleted.len(),
+                        "bytes": rep.bytes_deleted(),
+                        "held": rep.held,
+                    });
+                    let entry = vigie_audit::Entry::new(
+                        crate::unix_ms(),
+                        "system",
+                        vigie_audit::Action::RetentionDeletion,
+                        "recordings",
+                        detail,
+                    );
+                    let mut log = audit.lock().unwrap_or_else(|p| p.into_inner());
+                    if let Err(e) = log.append(&entry) {
+                        eprintln!("vigie serve: audit log: {e}");
+                    }
+                }
                 for f in &rep.failures {
                     eprintln!("vigie serve: retention: {f}");
                 }

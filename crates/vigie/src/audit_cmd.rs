@@ -47,7 +47,7 @@ pub enum AuditCmd {
 }
 
 /// The folder of `[storage] database` (from `config`, or the default `vigie-data/vigie.db`).
-fn data_dir(config: Option<&Path>) -> Result<PathBuf> {
+pub(crate) fn data_dir(config: Option<&Path>) -> Result<PathBuf> {
     let cfg = super::load_config(config)?;
     Ok(match cfg.storage.database.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -55,7 +55,7 @@ fn data_dir(config: Option<&Path>) -> Result<PathBuf> {
     })
 }
 
-fn rfc3339_ms(what: &str, s: &str) -> Result<i64> {
+pub(crate) fn rfc3339_ms(what: &str, s: &str) -> Result<i64> {
     let ts: jiff::Timestamp = s.parse().map_err(|e| {
         err!(
             InvalidArgument,
@@ -63,6 +63,31 @@ fn rfc3339_ms(what: &str, s: &str) -> Result<i64> {
         )
     })?;
     Ok(ts.as_millisecond())
+}
+
+/// Appends an action done from the command line (by the local operator, actor "cli:<login>") to the audit log
+/// beside the database, creating the log and the instance key if needed.
+pub(crate) fn record(
+    config: Option<&Path>,
+    action: vigie_audit::Action,
+    target: &str,
+    detail: serde_json::Value,
+) -> Result<()> {
+    let dir = data_dir(config)?;
+    std::fs::create_dir_all(&dir).map_err(|e| err!(Io, "creating {}: {e}", dir.display()))?;
+    let key = std::sync::Arc::new(vigie_audit::InstanceKey::load_or_create(&dir.join("instance.key"))?);
+    let mut log = vigie_audit::AuditLog::open(&dir.join("audit.db"), key)?;
+    let who = std::env::var("SUDO_USER")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "unknown".into());
+    log.append(&vigie_audit::Entry::new(
+        vigie_server::unix_ms(),
+        format!("cli:{who}"),
+        action,
+        target,
+        detail,
+    ))?;
+    Ok(())
 }
 
 pub fn run(cmd: AuditCmd) -> Result<()> {

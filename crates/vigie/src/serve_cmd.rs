@@ -153,16 +153,6 @@ pub enum HoldCmd {
     },
 }
 
-fn rfc3339_ms(what: &str, s: &str) -> Result<i64> {
-    let ts: jiff::Timestamp = s.parse().map_err(|e| {
-        err!(
-            InvalidArgument,
-            "--{what} {s:?}: not an RFC 3339 time with an offset ({e})"
-        )
-    })?;
-    Ok(ts.as_millisecond())
-}
-
 pub fn hold(cmd: HoldCmd) -> Result<()> {
     let open = |config: &Option<PathBuf>| -> Result<vigie_store::Store> {
         let cfg = match config {
@@ -185,11 +175,17 @@ pub fn hold(cmd: HoldCmd) -> Result<()> {
                 .ok_or_else(|| err!(NotFound, "camera {camera} has never recorded here"))?;
             let hold = vigie_store::NewLegalHold {
                 camera: cam,
-                from_unix_ms: rfc3339_ms("from", &from)?,
-                to_unix_ms: rfc3339_ms("to", &to)?,
+                from_unix_ms: crate::audit_cmd::rfc3339_ms("from", &from)?,
+                to_unix_ms: crate::audit_cmd::rfc3339_ms("to", &to)?,
                 reference,
             };
             let id = store.add_legal_hold(&hold, vigie_server::unix_ms())?;
+            crate::audit_cmd::record(
+                config.as_deref(),
+                vigie_audit::Action::HoldChange,
+                &camera,
+                serde_json::json!({"placed": id.0, "reference": hold.reference, "from_unix_ms": hold.from_unix_ms, "to_unix_ms": hold.to_unix_ms}),
+            )?;
             println!("hold {} placed on camera {camera}", id.0);
         }
         HoldCmd::List { config } => {
@@ -214,6 +210,12 @@ pub fn hold(cmd: HoldCmd) -> Result<()> {
         HoldCmd::Release { id, config } => {
             let mut store = open(&config)?;
             store.release_legal_hold(vigie_store::LegalHoldId(id), vigie_server::unix_ms())?;
+            crate::audit_cmd::record(
+                config.as_deref(),
+                vigie_audit::Action::HoldChange,
+                "",
+                serde_json::json!({"released": id}),
+            )?;
             println!("hold {id} released");
         }
     }

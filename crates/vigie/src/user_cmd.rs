@@ -80,6 +80,12 @@ pub fn run(cmd: UserCmd) -> Result<()> {
                 },
                 vigie_server::unix_ms(),
             )?;
+            crate::audit_cmd::record(
+                config.as_deref(),
+                vigie_audit::Action::UserChange,
+                &username,
+                serde_json::json!({"created": true, "role": role.as_str()}),
+            )?;
             eprintln!("vigie: user {username} created ({})", role.as_str());
             Ok(())
         }

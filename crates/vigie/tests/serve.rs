@@ -576,3 +576,126 @@ fn the_motion_gate_skips_the_detector_on_a_still_scene_and_a_sub_stream_feeds_an
     );
     assert!(sigterm(&mut svc).success());
 }
+
+/// POST a JSON body; (status, headers and body as text).
+fn post_json(addr: &str, path: &str, body: &str, extra_headers: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{extra_headers}Connection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("write");
+    let mut buf = String::new();
+    let _ = s.read_to_string(&mut buf);
+    let status = buf.split_whitespace().nth(1).and_then(|x| x.parse().ok()).unwrap_or(0);
+    (status, buf)
+}
+
+#[test]
+fn user_actions_land_in_a_verifiable_audit_log() {
+    let dir = temp_dir("serve-audit");
+    let cfg = write_config(
+        &dir,
+        &format!(
+            "[[camera]]\nname = \"walkway\"\nfile = \"{}\"\n",
+            walkway_h264(&dir).display()
+        ),
+        "",
+    );
+    let mut add = Command::new(env!("CARGO_BIN_EXE_vigie"))
+        .args([
+            "user",
+            "add",
+            "olga",
+            "--role",
+            "operator",
+            "--config",
+            cfg.to_str().unwrap_or_default(),
+        ])
+        .current_dir(&dir)
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("vigie user add");
+    add.stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"correct horse battery\n")
+        .expect("password");
+    assert!(add.wait().expect("wait").success());
+    let (mut svc, addr) = serve(&dir, &cfg);
+    let (bad, _) = post_json(
+        &addr,
+        "/api/login",
+        r#"{"username":"olga","password":"wrong password"}"#,
+        "",
+    );
+    assert_eq!(bad, 401);
+    let (ok, resp) = post_json(
+        &addr,
+        "/api/login",
+        r#"{"username":"olga","password":"correct horse battery"}"#,
+        "",
+    );
+    assert_eq!(ok, 200, "{resp}");
+    let cookie = resp
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("set-cookie: ")
+                .or_else(|| l.strip_prefix("Set-Cookie: "))
+        })
+        .and_then(|c| c.split(';').next())
+        .expect("session cookie")
+        .to_string();
+    let csrf = resp
+        .split("\"csrf_token\":\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("csrf token")
+        .to_string();
+    let (out, resp) = post_json(
+        &addr,
+        "/api/logout",
+        "{}",
+        &format!("Cookie: {cookie}\r\nX-CSRF-Token: {csrf}\r\n"),
+    );
+    assert_eq!(out, 200, "{resp}");
+    assert!(sigterm(&mut svc).success());
+
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_vigie"))
+            .args(args)
+            .args(["--config", cfg.to_str().unwrap_or_default()])
+            .current_dir(&dir)
+            .output()
+            .expect("vigie audit")
+    };
+    let verify = run(&["audit", "verify"]);
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+    let export = String::from_utf8_lossy(&run(&["audit", "export"]).stdout).to_string();
+    for action in ["\"user_change\"", "\"login_failed\"", "\"login\"", "\"logout\""] {
+        assert!(
+            export.contains(action),
+            "{action} missing from the audit log:\n{export}"
+        );
+    }
+    // Editing one entry behind the log's back is detected and named.
+    let conn = rusqlite::Connection::open(dir.join("audit.db")).expect("open audit.db");
+    let triggers: Vec<String> = {
+        let mut st = conn
+            .prepare("select name from sqlite_master where type = 'trigger'")
+            .expect("prepare");
+        st.query_map([], |r| r.get(0)).expect("query").flatten().collect()
+    };
+    for t in triggers {
+        conn.execute(&format!("drop trigger {t}"), []).expect("drop trigger");
+    }
+    conn.execute("update audit_entry set actor = 'mallory' where action = 'login'", [])
+        .expect("tamper");
+    drop(conn);
+    let verify = run(&["audit", "verify"]);
+    assert_eq!(verify.status.code(), Some(65));
+    let msg = String::from_utf8_lossy(&verify.stderr).to_string() + &String::from_utf8_lossy(&verify.stdout);
+    assert!(msg.contains("edited"), "{msg}");
+}

@@ -11,6 +11,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use vigie_audit::Action;
 use vigie_store::{Decision, DecisionRow, EventFilter, EventView, NewUser, Role, SessionRow};
 
 use super::{Api, Auth, Body, Fail, Query, auth, db};
@@ -59,7 +60,8 @@ pub async fn login(
     let api = api_of(&s)?;
     let now = (s.now_unix_ms)();
     let user_key = format!("user:{}", b.username);
-    let keys = vec![user_key.clone(), format!("addr:{}", client_addr(ci))];
+    let addr = client_addr(ci);
+    let keys = vec![user_key.clone(), format!("addr:{addr}")];
     if let Some(wait) = api.limiter.blocked(&keys, now) {
         let mut r = Fail::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -83,9 +85,11 @@ pub async fn login(
     .map_err(|e| Fail::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     let Some(user) = user.filter(|_| ok) else {
         api.limiter.failed(&keys, now);
+        api.audit(now, &b.username, Action::LoginFailed, "", json!({"addr": addr}))?;
         return Err(Fail::new(StatusCode::UNAUTHORIZED, "wrong user name or password"));
     };
     api.limiter.succeeded(&user_key);
+    api.audit(now, &user.username, Action::Login, "", json!({"addr": addr}))?;
     let token = auth::random_token(32)?;
     let csrf = auth::random_token(32)?;
     let hash = auth::token_hash(&token);
@@ -117,6 +121,7 @@ pub async fn logout(State(s): State<AppState>, Extension(a): Extension<Auth>) ->
     let api = api_of(&s)?;
     let h = a.token_sha256;
     db(&api, move |st| st.delete_session(&h)).await?;
+    api.audit((s.now_unix_ms)(), &a.user.username, Action::Logout, "", json!({}))?;
     Ok((
         [(header::SET_COOKIE, auth::cleared_cookie())],
         Json(json!({"ok": true})),
@@ -171,8 +176,13 @@ pub async fn cameras(State(s): State<AppState>, Extension(a): Extension<Auth>) -
     Json(json!(out))
 }
 
-pub async fn live(State(s): State<AppState>, Path(name): Path<String>) -> R<Json<Value>> {
+pub async fn live(
+    State(s): State<AppState>,
+    Extension(a): Extension<Auth>,
+    Path(name): Path<String>,
+) -> R<Json<Value>> {
     let c = camera(&s, &name)?;
+    api_of(&s)?.audit_live_view((s.now_unix_ms)(), &a.user.username, &name)?;
     let rules = c.rules();
     let zones: Vec<Value> = rules
         .zones
@@ -243,7 +253,12 @@ pub async fn get_zones(State(s): State<AppState>, Path(name): Path<String>) -> R
     Ok(Json(camera(&s, &name)?.rules().into()))
 }
 
-pub async fn put_zones(State(s): State<AppState>, Path(name): Path<String>, Body(z): Body<Zones>) -> R<Json<Zones>> {
+pub async fn put_zones(
+    State(s): State<AppState>,
+    Extension(a): Extension<Auth>,
+    Path(name): Path<String>,
+    Body(z): Body<Zones>,
+) -> R<Json<Zones>> {
     let api = api_of(&s)?;
     let c = camera(&s, &name)?.clone();
     let rules = vigie_rules::RulesConfig {
@@ -263,6 +278,12 @@ pub async fn put_zones(State(s): State<AppState>, Path(name): Path<String>, Body
     })
     .await
     .map_err(|e| Fail::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
+    let detail = json!({
+        "zones": rules.zones.iter().map(|z| z.id.clone()).collect::<Vec<_>>(),
+        "lines": rules.lines.iter().map(|l| l.id.clone()).collect::<Vec<_>>(),
+        "rules": rules.rules.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+    });
+    api.audit((s.now_unix_ms)(), &a.user.username, Action::ConfigChange, &name, detail)?;
     Ok(Json(rules.into()))
 }
 
@@ -382,6 +403,13 @@ pub async fn snapshot(State(s): State<AppState>, Extension(a): Extension<Auth>, 
 pub async fn clip(State(s): State<AppState>, Extension(a): Extension<Auth>, Path(id): Path<String>) -> R<Response> {
     let api = api_of(&s)?;
     let e = visible_event(&api, &a, id).await?;
+    api.audit(
+        (s.now_unix_ms)(),
+        &a.user.username,
+        Action::Export,
+        &e.id,
+        json!({"what": "event clip", "camera": e.camera}),
+    )?;
     let Some(root) = api.recordings.clone() else {
         return Err(Fail::not_found("this server keeps no recordings"));
     };
@@ -450,6 +478,8 @@ pub async fn decide(
         at_unix_ms: (s.now_unix_ms)(),
     };
     let eid = e.id.clone();
+    let detail = json!({"decision": b.decision, "reason": row.reason, "kind": e.kind, "camera": e.camera});
+    let (username, at) = (row.username.clone(), row.at_unix_ms);
     let (stored, view) = db(&api, move |st| {
         let stored = st.decide_event(&row)?;
         Ok((stored, st.event_view(&eid)?))
@@ -461,6 +491,7 @@ pub async fn decide(
             format!("event {} was already decided", e.id),
         ));
     }
+    api.audit(at, &username, Action::AlertDecision, &e.id, detail)?;
     let view = view.ok_or_else(|| Fail::not_found(format!("no event {}", e.id)))?;
     Ok(Json(event_json(&view)))
 }
@@ -491,7 +522,11 @@ pub struct NewUserBody {
     cameras: Option<Vec<String>>,
 }
 
-pub async fn create_user(State(s): State<AppState>, Body(b): Body<NewUserBody>) -> R<Response> {
+pub async fn create_user(
+    State(s): State<AppState>,
+    Extension(a): Extension<Auth>,
+    Body(b): Body<NewUserBody>,
+) -> R<Response> {
     let api = api_of(&s)?;
     let role = Role::parse(&b.role)?;
     if b.password.chars().count() < 8 {
@@ -515,6 +550,13 @@ pub async fn create_user(State(s): State<AppState>, Body(b): Body<NewUserBody>) 
     })
     .await?
     .ok_or_else(|| Fail::new(StatusCode::INTERNAL_SERVER_ERROR, "the new user is missing"))?;
+    api.audit(
+        now,
+        &a.user.username,
+        Action::UserChange,
+        &u.username,
+        json!({"created": true, "role": u.role.as_str(), "cameras": cameras_json(&u.cameras)}),
+    )?;
     Ok((StatusCode::CREATED, Json(user_json(&u))).into_response())
 }
 
@@ -531,5 +573,12 @@ pub async fn disable_user(
     if !db(&api, move |st| st.set_user_disabled(&n, true)).await? {
         return Err(Fail::not_found(format!("no user {name}")));
     }
+    api.audit(
+        (s.now_unix_ms)(),
+        &a.user.username,
+        Action::UserChange,
+        &name,
+        json!({"disabled": true}),
+    )?;
     Ok(Json(json!({"ok": true})))
 }

@@ -55,6 +55,11 @@ pub struct Api {
     pub session_ttl_ms: i64,
     /// Poll period of `/api/stream`, milliseconds.
     pub stream_poll_ms: u64,
+    /// The tamper-evident log of user actions (issue 7); `None` only in tests that do not look at it.
+    pub audit: Option<Arc<Mutex<vigie_audit::AuditLog>>>,
+    /// When each (user, camera) live view was last logged: a live view is logged once per 10 minutes, not per
+    /// frame.
+    live_logged: Mutex<std::collections::HashMap<(String, String), i64>>,
 }
 
 impl Api {
@@ -68,7 +73,45 @@ impl Api {
             limiter: auth::RateLimiter::default(),
             session_ttl_ms: SESSION_TTL_MS,
             stream_poll_ms: 500,
+            audit: None,
+            live_logged: Mutex::new(Default::default()),
         })
+    }
+
+    /// Appends a user action to the audit log. An action that cannot be logged fails (accountability first): the
+    /// caller returns the error instead of acting unlogged.
+    pub fn audit(
+        &self,
+        at_unix_ms: i64,
+        actor: &str,
+        action: vigie_audit::Action,
+        target: &str,
+        detail: serde_json::Value,
+    ) -> Result<()> {
+        let Some(log) = &self.audit else { return Ok(()) };
+        let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
+        log.append(&vigie_audit::Entry::new(at_unix_ms, actor, action, target, detail))
+            .map(|_| ())
+            .map_err(|e| e.context("writing the audit log"))
+    }
+
+    /// Logs a live view of `camera` by `user`, at most once per 10 minutes per pair.
+    pub fn audit_live_view(&self, at_unix_ms: i64, user: &str, camera: &str) -> Result<()> {
+        {
+            let mut seen = self.live_logged.lock().unwrap_or_else(|p| p.into_inner());
+            let key = (user.to_owned(), camera.to_owned());
+            if seen.get(&key).is_some_and(|t| at_unix_ms - t < 600_000) {
+                return Ok(());
+            }
+            seen.insert(key, at_unix_ms);
+        }
+        self.audit(
+            at_unix_ms,
+            user,
+            vigie_audit::Action::LiveView,
+            camera,
+            serde_json::json!({}),
+        )
     }
 
     /// Runs `f` on the database connection (call from a blocking context; see [`db`]).
