@@ -40,6 +40,8 @@ pub struct ServiceOptions {
     pub analysis_fps: f64,
     pub clip_pre_s: f64,
     pub clip_post_s: f64,
+    /// The parking pre-check's store, when `[[parking]]` zones are configured (agents' queue, payments API).
+    pub parking: Option<vigie_plates::parking::ParkingStore>,
 }
 
 /// A running service. [`Service::shutdown`] stops it in order: sources, then analysis and recording (the last
@@ -112,9 +114,16 @@ impl Service {
             key,
         )?));
         api.audit = Some(audit.clone());
+        api.parking = opts.parking.map(|p| Arc::new(std::sync::Mutex::new(p)));
         if let Some(password) = api.bootstrap_admin(crate::unix_ms())? {
             eprintln!("vigie serve: created user admin with password {password} (shown once: change it or note it)");
         }
+        // The authorisations: loaded now, refreshed from the database every few seconds (see below) and by the
+        // API after each change; every analysis thread checks its rules against them.
+        api.authz.set(api.with_store(|s| s.authorisations())?);
+        api.register = crate::register::RegisterInfo::from_config(&opts.server, &opts.cameras);
+        let authz = api.authz.clone();
+        let api = Arc::new(api);
         let zones_dir = api.zones_dir.clone();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -157,6 +166,8 @@ impl Service {
                     clip_pre: Time90k::from_secs_f64(opts.clip_pre_s),
                     clip_post: Time90k::from_secs_f64(opts.clip_post_s),
                     snapshots: opts.server.snapshots.clone(),
+                    authz: authz.clone(),
+                    audit: Some(audit.clone()),
                 };
                 let (p, s, name) = (pool.clone(), store_h.clone(), cam.name.clone());
                 threads.push(camera::spawn(format!("ana-{}", cam.name), move || {
@@ -218,6 +229,24 @@ impl Service {
             })?);
         }
 
+        {
+            let (a, flag) = (api.clone(), stop_flag.clone());
+            threads.push(camera::spawn("authorisations".into(), move || {
+                while !flag.load(Ordering::SeqCst) {
+                    match a.with_store(|s| s.authorisations()) {
+                        Ok(list) => a.authz.set(list),
+                        Err(e) => eprintln!("vigie serve: reading the authorisations: {e}"),
+                    }
+                    for _ in 0..10 {
+                        if flag.load(Ordering::SeqCst) {
+                            return;
+                        }
+                        std::thread::sleep(Duration::from_millis(200));
+                    }
+                }
+            })?);
+        }
+
         let cameras = Arc::new(handles);
         let state = AppState {
             metrics: metrics.clone(),
@@ -225,7 +254,7 @@ impl Service {
             labels: Arc::new(labels),
             stale_after_s: opts.server.stall_s,
             now_unix_ms: crate::unix_ms,
-            api: Some(Arc::new(api)),
+            api: Some(api),
         };
         let stop2 = stop.clone();
         runtime.spawn(async move {

@@ -214,6 +214,17 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/api/users", "d"),
     ("POST", "/api/users", "d"),
     ("DELETE", "/api/users/{username}", "d"),
+    ("GET", "/api/parking/queue", "p"),
+    ("GET", "/api/parking/{id}/evidence/{file}", "p"),
+    ("POST", "/api/parking/{id}/confirm", "p"),
+    ("POST", "/api/parking/{id}/dismiss", "p"),
+    ("POST", "/api/payments", "d"),
+    ("GET", "/api/authorisations", "d"),
+    ("POST", "/api/authorisations", "d"),
+    ("POST", "/api/authorisations/{id}/revoke", "d"),
+    ("GET", "/api/accuracy", "sd"),
+    ("GET", "/api/register", "*"),
+    ("GET", "/register/signage/{camera}", "*"),
 ];
 
 fn letter(r: Role) -> char {
@@ -277,6 +288,7 @@ fn body_for(method: &Method, path: &str, n: usize) -> Option<String> {
         ("POST", "/api/login") => Some(serde_json::json!({"username": "victim", "password": PASSWORD}).to_string()),
         ("PUT", _) => Some(r#"{"zones":[],"lines":[],"rules":[]}"#.into()),
         ("POST", "/api/events/{id}/decision") => Some(r#"{"decision":"confirm","reason":""}"#.into()),
+        ("POST", "/api/authorisations") => Some(authorisation_body("gate", "intrusion", 0, i64::MAX)),
         ("POST", "/api/users") => Some(format!(
             r#"{{"username":"new{n}","password":"long enough pw","role":"operator","cameras":null}}"#
         )),
@@ -304,7 +316,8 @@ async fn every_role_on_every_route_over_http() {
                 .path
                 .replace("{name}", "gate")
                 .replace("{id}", EVENT_GATE)
-                .replace("{username}", "victim");
+                .replace("{username}", "victim")
+                .replace("{camera}", "gate");
             let body = body_for(&route.method, route.path, n);
             let r = call(&e.app, &c, route.method.clone(), &path, body.as_deref()).await;
             let who = expected(&route.method, route.path);
@@ -508,9 +521,15 @@ async fn bad_bodies_get_a_4xx_with_a_message() {
     let r = call(&e.app, &c, Method::GET, "/api/events?status=maybe", None).await;
     check(&r, StatusCode::BAD_REQUEST, "pending");
 
-    // A valid edit is applied and saved.
+    // A valid edit is applied and saved, once an authorisation covers the rule's event type.
     let z = r#"{"zones":[{"id":"door","polygon":[[0.1,0.1],[0.5,0.1],[0.5,0.5]]}],"lines":[],
                "rules":[{"id":"r","type":"intrusion","zones":["door"]}]}"#;
+    check(
+        &put(z).await,
+        StatusCode::FORBIDDEN,
+        "no valid authorisation covers event type intrusion",
+    );
+    authorise(&e, &["gate"], &["intrusion"], 0, i64::MAX);
     let r = put(z).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(e.cameras[0].rules().zones[0].id, "door");
@@ -757,4 +776,470 @@ async fn a_session_used_after_half_its_life_is_renewed() {
         StatusCode::OK,
         "past the first expiry"
     );
+}
+
+fn authorisation_body(camera: &str, event_type: &str, start: i64, end: i64) -> String {
+    serde_json::json!({
+        "authority": "Préfecture de police",
+        "reference": format!("arrêté {camera}-{event_type}"),
+        "cameras": [camera],
+        "event_types": [event_type],
+        "start_unix_ms": start,
+        "end_unix_ms": end,
+    })
+    .to_string()
+}
+
+/// Records an authorisation in the database and refreshes the API's snapshot (what the service's refresher does).
+fn authorise(e: &Env, cameras: &[&str], types: &[&str], start: i64, end: i64) {
+    let new = vigie_store::NewAuthorisation {
+        authority: "Préfecture de police".into(),
+        reference: "arrêté 2026-0142".into(),
+        cameras: cameras.iter().map(|c| c.to_string()).collect(),
+        event_types: types.iter().map(|c| c.to_string()).collect(),
+        start_unix_ms: start,
+        end_unix_ms: end,
+    };
+    let list = e
+        .api
+        .with_store(|s| {
+            s.add_authorisation(&new, "test", 0)?;
+            s.authorisations()
+        })
+        .expect("authorisation");
+    e.api.authz.set(list);
+}
+
+const ZONES_WITH: &str = r#"{"zones":[{"id":"door","polygon":[[0.1,0.1],[0.5,0.1],[0.5,0.5]]}],
+    "lines":[{"id":"l","from":[0,0],"to":[1,1]}],"rules":[{"id":"r","type":"RULE","zones":["door"]}]}"#;
+
+#[tokio::test]
+async fn rules_need_a_valid_authorisation_which_admins_manage() {
+    let e = env();
+    add_user(&e, "root", Role::Admin, None);
+    add_user(&e, "sue", Role::Supervisor, None);
+    let (_, admin) = login(&e.app, "root", PASSWORD).await;
+    let (_, sup) = login(&e.app, "sue", PASSWORD).await;
+    let now = vigie_server::unix_ms();
+    let body = authorisation_body("gate", "intrusion", now - 1000, now + 3_600_000);
+    let r = call(&e.app, &admin, Method::POST, "/api/authorisations", Some(&body)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let id = r.json()["id"].as_i64().expect("id");
+    assert_eq!(r.json()["valid_now"], true);
+    // Only the décret's types can be authorised.
+    let bad = authorisation_body("gate", "face_recognition", now, now + 1000);
+    let r = call(&e.app, &admin, Method::POST, "/api/authorisations", Some(&bad)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    let put = |cam: &str, rule: &str| {
+        let path = format!("/api/cameras/{cam}/zones");
+        let body = ZONES_WITH.replace("RULE", rule);
+        let sup = sup.clone();
+        let app = e.app.clone();
+        async move { call(&app, &sup, Method::PUT, &path, Some(&body)).await }
+    };
+    assert_eq!(put("gate", "intrusion").await.status, StatusCode::OK);
+    assert_eq!(
+        put("gate", "loitering").await.status,
+        StatusCode::OK,
+        "loitering runs under intrusion"
+    );
+    let r = put("hall", "intrusion").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "another camera: {}", r.text());
+    assert!(r.json()["error"].as_str().unwrap_or_default().contains("camera hall"));
+    let r = put("gate", "gathering").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(
+        r.json()["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("excessive_density")
+    );
+    let count = ZONES_WITH.replace(
+        r#""type":"RULE","zones":["door"]"#,
+        r#""type":"line_count","lines":["l"]"#,
+    );
+    let r = call(&e.app, &sup, Method::PUT, "/api/cameras/hall/zones", Some(&count)).await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "counting needs no authorisation: {}",
+        r.text()
+    );
+    // Revoked: the same edit is refused; a second revocation is a conflict.
+    let path = format!("/api/authorisations/{id}/revoke");
+    let r = call(&e.app, &admin, Method::POST, &path, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["valid_now"], false);
+    assert_eq!(r.json()["revoked_by"], "root");
+    assert_eq!(put("gate", "intrusion").await.status, StatusCode::FORBIDDEN);
+    let r = call(&e.app, &admin, Method::POST, &path, None).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let r = call(&e.app, &admin, Method::GET, "/api/authorisations", None).await;
+    assert_eq!(r.json().as_array().map(Vec::len), Some(1));
+    // Expired: refused too.
+    authorise(&e, &["gate"], &["intrusion"], now - 7_200_000, now - 3_600_000);
+    assert_eq!(put("gate", "intrusion").await.status, StatusCode::FORBIDDEN);
+}
+
+/// A small JSON Schema checker for what docs/register-schema.json uses: type (one or a list), required,
+/// properties, additionalProperties: false, items, enum, minimum, maximum, pattern (anchored digits only).
+fn check_schema(schema: &serde_json::Value, v: &serde_json::Value, at: &str, errors: &mut Vec<String>) {
+    use serde_json::Value as V;
+    if let Some(t) = schema.get("type") {
+        let types: Vec<&str> = match t {
+            V::String(s) => vec![s.as_str()],
+            V::Array(a) => a.iter().filter_map(V::as_str).collect(),
+            _ => vec![],
+        };
+        let ok = types.iter().any(|t| match *t {
+            "object" => v.is_object(),
+            "array" => v.is_array(),
+            "string" => v.is_string(),
+            "integer" => v.is_i64() || v.is_u64(),
+            "number" => v.is_number(),
+            "boolean" => v.is_boolean(),
+            "null" => v.is_null(),
+            _ => false,
+        });
+        if !ok {
+            errors.push(format!("{at}: {v} is not of type {t}"));
+            return;
+        }
+    }
+    if let Some(e) = schema.get("enum").and_then(V::as_array)
+        && !e.contains(v)
+    {
+        errors.push(format!("{at}: {v} not in the enum"));
+    }
+    if let Some(n) = v.as_f64() {
+        if schema.get("minimum").and_then(V::as_f64).is_some_and(|m| n < m) {
+            errors.push(format!("{at}: {n} below the minimum"));
+        }
+        if schema.get("maximum").and_then(V::as_f64).is_some_and(|m| n > m) {
+            errors.push(format!("{at}: {n} above the maximum"));
+        }
+    }
+    if let (Some("^[0-9]{4}-[0-9]{2}$"), Some(s)) = (schema.get("pattern").and_then(V::as_str), v.as_str()) {
+        let b = s.as_bytes();
+        let ok = b.len() == 7 && b[4] == b'-' && b.iter().enumerate().all(|(i, c)| i == 4 || c.is_ascii_digit());
+        if !ok {
+            errors.push(format!("{at}: {s} is not YYYY-MM"));
+        }
+    }
+    if let Some(obj) = v.as_object() {
+        for r in schema.get("required").and_then(V::as_array).into_iter().flatten() {
+            if let Some(k) = r.as_str()
+                && !obj.contains_key(k)
+            {
+                errors.push(format!("{at}: missing {k}"));
+            }
+        }
+        let props = schema.get("properties").and_then(V::as_object);
+        for (k, x) in obj {
+            match props.and_then(|p| p.get(k)) {
+                Some(ps) => check_schema(ps, x, &format!("{at}.{k}"), errors),
+                None if schema.get("additionalProperties") == Some(&V::Bool(false)) => {
+                    errors.push(format!("{at}: unexpected property {k}"))
+                }
+                None => {}
+            }
+        }
+    }
+    if let (Some(items), Some(arr)) = (schema.get("items"), v.as_array()) {
+        for (i, x) in arr.iter().enumerate() {
+            check_schema(items, x, &format!("{at}[{i}]"), errors);
+        }
+    }
+}
+
+#[tokio::test]
+async fn register_json_follows_the_documented_schema_and_needs_no_login() {
+    let e = env_with(|api| {
+        api.register = vigie_server::register::RegisterInfo {
+            operator: Some("Ville de Lyon".into()),
+            rights_contact: Some("dpo@example.fr".into()),
+            retention_days: 30,
+            cameras: vec![vigie_server::register::RegisterCamera {
+                name: "gate".into(),
+                place: Some("Place Bellecour, côté nord".into()),
+                purpose: Some("sécurité des personnes".into()),
+                retention_days: Some(15),
+            }],
+        }
+    });
+    let now = vigie_server::unix_ms();
+    authorise(&e, &["gate"], &["intrusion"], now - 1000, now + 3_600_000);
+    authorise(&e, &["gate"], &["excessive_density"], now - 7_200_000, now - 3_600_000); // expired
+    let rules: vigie_rules::RulesConfig = toml::from_str(
+        "[[zone]]\nid = \"door\"\npolygon = [[0,0],[1,0],[1,1]]\n\
+         [[rule]]\nid = \"in\"\ntype = \"intrusion\"\nzones = [\"door\"]\n\
+         [[rule]]\nid = \"crowd\"\ntype = \"excessive_density\"\nzones = [\"door\"]\nmax_people = 5\n",
+    )
+    .expect("rules");
+    e.cameras[0]
+        .set_rules(rules, &["person".to_owned(), "car".to_owned()])
+        .expect("rules");
+    e.api
+        .with_store(|s| {
+            s.decide_event(&vigie_store::DecisionRow {
+                event_id: EVENT_GATE.into(),
+                decision: vigie_store::Decision::Dismiss,
+                reason: "false alarm: shadow".into(),
+                username: "olga".into(),
+                at_unix_ms: now,
+            })
+        })
+        .expect("decision");
+    let r = call(&e.app, &Client::default(), Method::GET, "/api/register", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let reg = r.json();
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/register-schema.json"))
+            .expect("docs/register-schema.json"),
+    )
+    .expect("schema JSON");
+    let mut errors = vec![];
+    check_schema(&schema, &reg, "$", &mut errors);
+    assert!(errors.is_empty(), "{errors:#?}\n{reg:#}");
+    // The checker does catch a bad answer.
+    let mut broken = reg.clone();
+    broken["cameras"][0]["retention_days"] = serde_json::json!("15");
+    broken["cameras"][0].as_object_mut().expect("camera").remove("place");
+    let mut errs = vec![];
+    check_schema(&schema, &broken, "$", &mut errs);
+    assert_eq!(errs.len(), 2, "{errs:?}");
+
+    let gate = &reg["cameras"][0];
+    assert_eq!(gate["name"], "gate");
+    assert_eq!(gate["place"], "Place Bellecour, côté nord");
+    assert_eq!(gate["retention_days"], 15);
+    assert_eq!(reg["operator"], "Ville de Lyon");
+    let types: Vec<&str> = gate["analytics"]
+        .as_array()
+        .expect("analytics")
+        .iter()
+        .filter_map(|a| a["event_type"].as_str())
+        .collect();
+    assert_eq!(
+        types,
+        vec!["intrusion"],
+        "the density rule's authorisation expired: not active"
+    );
+    assert_eq!(gate["analytics"][0]["authorisation"]["reference"], "arrêté 2026-0142");
+    assert_eq!(reg["cameras"][1]["analytics"], serde_json::json!([]));
+    assert_eq!(reg["accuracy"][0]["event_type"], "intrusion");
+    assert_eq!(reg["accuracy"][0]["decided"], 1);
+    assert_eq!(reg["accuracy"][0]["precision"], 0.0);
+    let month = &reg["statistics"]["months"][0];
+    assert_eq!(month["month"], "2023-11");
+    assert_eq!(month["alerts"][0]["dismissed"], 1);
+
+    // The page, its script and the signage: no login either.
+    for (path, needle) in [
+        ("/register", "/register/register.js"),
+        ("/register/register.js", "/api/register"),
+        ("/register/signage/gate", "Place Bellecour"),
+    ] {
+        let r = call(&e.app, &Client::default(), Method::GET, path, None).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+        assert!(r.text().contains(needle), "{path}: {}", r.text());
+    }
+    let r = call(&e.app, &Client::default(), Method::GET, "/register/signage/gate", None).await;
+    assert!(
+        r.text().contains("15 jours") && r.text().contains("intrusion"),
+        "{}",
+        r.text()
+    );
+    let r = call(
+        &e.app,
+        &Client::default(),
+        Method::GET,
+        "/register/signage/nosuch",
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn supervisors_see_the_accuracy_of_their_cameras() {
+    let e = env();
+    add_user(&e, "sue", Role::Supervisor, Some(vec!["gate"]));
+    e.api
+        .with_store(|s| {
+            for (id, d) in [
+                (EVENT_GATE, vigie_store::Decision::Confirm),
+                (EVENT_HALL, vigie_store::Decision::Dismiss),
+            ] {
+                s.decide_event(&vigie_store::DecisionRow {
+                    event_id: id.into(),
+                    decision: d,
+                    reason: "r".into(),
+                    username: "olga".into(),
+                    at_unix_ms: 1,
+                })?;
+            }
+            Ok(())
+        })
+        .expect("decisions");
+    let (_, c) = login(&e.app, "sue", PASSWORD).await;
+    let r = call(&e.app, &c, Method::GET, "/api/accuracy", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let a = r.json();
+    assert_eq!(a["by_type"][0]["key"], "intrusion");
+    assert_eq!(a["by_type"][0]["precision"], 0.5);
+    let cams = a["by_camera"].as_array().expect("cameras");
+    assert_eq!(cams.len(), 1, "only the user's cameras: {cams:?}");
+    assert_eq!(cams[0]["key"], "gate");
+    assert_eq!(cams[0]["precision"], 1.0);
+    assert!(cams[0]["camera_days"].as_i64().unwrap_or(0) >= 1);
+    assert_eq!(a["by_week"][0]["decided"], 2);
+}
+
+/// The parking pre-check through the API: the payment provider's session (admin), the sworn agent's queue with
+/// its evidence, a confirmation and a dismissal; other roles refused; every look and decision in the audit log
+/// when there is one (here none: the API without a log still enforces roles).
+#[tokio::test]
+async fn parking_queue_evidence_decisions_and_payments() {
+    use vigie_plates::parking::{
+        Config as ParkingConfig, DstRule, EvidenceCrop, MINUTES_PER_DAY, NewZone, Observation, Outcome, PaidHours,
+        ParkingStore, PlateKey, ZoneRules,
+    };
+    let now = vigie_server::unix_ms();
+    let key = PlateKey::from_bytes([7u8; 32]);
+    let mut store = ParkingStore::open_in_memory(key, ParkingConfig::default(), now).expect("parking store");
+    let zone = store
+        .add_zone(
+            &NewZone {
+                name: "quay".into(),
+                camera: "gate".into(),
+                polygon: vec![[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]],
+                rules: ZoneRules {
+                    utc_offset_min: 60,
+                    dst: DstRule::Eu,
+                    grace_s: 0,
+                    paid_hours: PaidHours::days(0..=6, 0, MINUTES_PER_DAY),
+                },
+            },
+            now,
+        )
+        .expect("zone");
+    let jpeg = {
+        let img = image::RgbImage::from_pixel(16, 8, image::Rgb([200, 200, 200]));
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new(&mut out)
+            .encode_image(&img)
+            .expect("jpeg");
+        out
+    };
+    let crop = || EvidenceCrop {
+        taken_unix_ms: now - 1000,
+        jpeg: jpeg.clone(),
+    };
+    let parking = std::sync::Arc::new(std::sync::Mutex::new(store));
+    let p2 = parking.clone();
+    let e = env_with(move |api| api.parking = Some(p2));
+    add_user(&e, "pia", Role::ParkingAgent, None);
+    add_user(&e, "dora", Role::Admin, None);
+    add_user(&e, "olga", Role::Operator, None);
+
+    // The payment provider (admin account here) sends a paid session for one plate.
+    let (_, admin) = login(&e.app, "dora", PASSWORD).await;
+    let body = serde_json::json!({
+        "plate": "AB-123-CD", "zone": "quay", "start_unix_ms": now - 3_600_000, "end_unix_ms": now + 3_600_000
+    })
+    .to_string();
+    let r = call(&e.app, &admin, Method::POST, "/api/payments", Some(&body)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let bad = call(
+        &e.app,
+        &admin,
+        Method::POST,
+        "/api/payments",
+        Some(r#"{"plate":"X","zone":"quay","start":1}"#),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text());
+
+    // Two vehicles observed: the paid one is matched (nothing kept), the other queued.
+    let observe = |plate: &str| Observation {
+        plate: Some(plate.into()),
+        confidence: 0.99,
+        zone,
+        camera: "gate".into(),
+        first_seen_unix_ms: now - 600_000,
+        seen_unix_ms: now - 1000,
+        evidence: [crop(), crop()],
+    };
+    {
+        let mut st = parking.lock().expect("lock");
+        assert_eq!(st.observe(&observe("AB123CD")).expect("observe"), Outcome::Paid);
+        assert!(matches!(
+            st.observe(&observe("EF456GH")).expect("observe"),
+            Outcome::Queued(_)
+        ));
+        assert!(matches!(
+            st.observe(&observe("JK789LM")).expect("observe"),
+            Outcome::Queued(_)
+        ));
+    }
+
+    let (_, agent) = login(&e.app, "pia", PASSWORD).await;
+    let q = call(&e.app, &agent, Method::GET, "/api/parking/queue", None).await;
+    assert_eq!(q.status, StatusCode::OK, "{}", q.text());
+    let items = q.json();
+    let plates: Vec<&str> = items
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|i| i["plate"].as_str())
+        .collect();
+    assert_eq!(plates.len(), 2, "{plates:?}");
+    assert!(!plates.contains(&"AB123CD"), "a paid plate is never queued");
+    let id0 = items[0]["id"].as_i64().expect("id");
+    let id1 = items[1]["id"].as_i64().expect("id");
+    let ev = call(
+        &e.app,
+        &agent,
+        Method::GET,
+        &format!("/api/parking/{id0}/evidence/1.jpg"),
+        None,
+    )
+    .await;
+    assert_eq!(ev.status, StatusCode::OK);
+    assert!(ev.body.starts_with(&[0xff, 0xd8]));
+    let r = call(
+        &e.app,
+        &agent,
+        Method::POST,
+        &format!("/api/parking/{id0}/confirm"),
+        Some(r#"{"reference":"FPS-2026-1"}"#),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let again = call(
+        &e.app,
+        &agent,
+        Method::POST,
+        &format!("/api/parking/{id0}/dismiss"),
+        Some(r#"{"reason":"x"}"#),
+    )
+    .await;
+    assert!(again.status.is_client_error(), "a decision is final: {}", again.status);
+    let r = call(
+        &e.app,
+        &agent,
+        Method::POST,
+        &format!("/api/parking/{id1}/dismiss"),
+        Some(r#"{"reason":"plate misread"}"#),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let q = call(&e.app, &agent, Method::GET, "/api/parking/queue", None).await;
+    assert_eq!(q.json().as_array().map(Vec::len), Some(0));
+
+    // An operator sees no plate.
+    let (_, op) = login(&e.app, "olga", PASSWORD).await;
+    let r = call(&e.app, &op, Method::GET, "/api/parking/queue", None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
 }

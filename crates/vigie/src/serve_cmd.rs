@@ -80,6 +80,11 @@ pub fn service_options(cfg: &Config, bases: &Bases, listen: Option<String>) -> R
         analysis_fps: cfg.analysis.fps,
         clip_pre_s: cfg.events.clip_pre_s,
         clip_post_s: cfg.events.clip_post_s,
+        parking: if cfg.parking.is_empty() {
+            None
+        } else {
+            Some(crate::plates_stage::open_parking(cfg, None, vigie_server::unix_ms())?.0)
+        },
     })
 }
 

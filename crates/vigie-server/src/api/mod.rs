@@ -13,6 +13,8 @@ pub mod auth;
 mod clip;
 mod handlers;
 pub mod openapi;
+mod parking;
+mod scope;
 mod stream;
 pub mod zones;
 
@@ -55,11 +57,17 @@ pub struct Api {
     pub session_ttl_ms: i64,
     /// Poll period of `/api/stream`, milliseconds.
     pub stream_poll_ms: u64,
+    /// The parking pre-check's own database (vigie-plates), when `[[parking]]` zones are configured.
+    pub parking: Option<Arc<Mutex<vigie_plates::parking::ParkingStore>>>,
     /// The tamper-evident log of user actions (issue 7); `None` only in tests that do not look at it.
     pub audit: Option<Arc<Mutex<vigie_audit::AuditLog>>>,
     /// When each (user, camera) live view was last logged: a live view is logged once per 10 minutes, not per
     /// frame.
     live_logged: Mutex<std::collections::HashMap<(String, String), i64>>,
+    /// The authorisations in force (shared with the analysis threads); refreshed after each change.
+    pub authz: crate::authz::Authorisations,
+    /// What the public transparency register shows beside the stored data (operator, places, purposes).
+    pub register: crate::register::RegisterInfo,
 }
 
 impl Api {
@@ -74,7 +82,10 @@ impl Api {
             session_ttl_ms: SESSION_TTL_MS,
             stream_poll_ms: 500,
             audit: None,
+            parking: None,
             live_logged: Mutex::new(Default::default()),
+            authz: Default::default(),
+            register: Default::default(),
         })
     }
 
@@ -247,6 +258,10 @@ pub enum Perm {
     Parking,
     Payments,
     ManageUsers,
+    /// Record and revoke authorisations (issue 7): admin.
+    ManageAuthorisations,
+    /// The measured accuracy (issue 7): supervisor, admin.
+    ViewAccuracy,
 }
 
 impl Perm {
@@ -262,6 +277,8 @@ impl Perm {
             Perm::Parking => "parking",
             Perm::Payments => "payments",
             Perm::ManageUsers => "manage_users",
+            Perm::ManageAuthorisations => "manage_authorisations",
+            Perm::ViewAccuracy => "view_accuracy",
         }
     }
 }
@@ -279,6 +296,8 @@ pub fn allows(role: Role, perm: Perm) -> bool {
         Perm::Parking => matches!(role, ParkingAgent),
         Perm::Payments => matches!(role, Admin),
         Perm::ManageUsers => matches!(role, Admin),
+        Perm::ManageAuthorisations => matches!(role, Admin),
+        Perm::ViewAccuracy => matches!(role, Supervisor | Admin),
     }
 }
 
@@ -339,6 +358,17 @@ pub fn routes() -> Vec<Route> {
         route!(GET, "/api/users", ManageUsers, false, "Users (no hashes)", None, "User[]", || get(h::users)),
         route!(POST, "/api/users", ManageUsers, false, "Create a user", Some("NewUser"), "User", || post(h::create_user)),
         route!(DELETE, "/api/users/{username}", ManageUsers, false, "Disable a user", None, "Ok", || delete(h::disable_user)),
+        route!(GET, "/api/parking/queue", Parking, false, "Parking pre-check records waiting for a sworn agent", None, "ParkingRecord[]", || get(parking::queue)),
+        route!(GET, "/api/parking/{id}/evidence/{file}", Parking, false, "An evidence photo of a record (0.jpg, 1.jpg)", None, "image/jpeg", || get(parking::evidence)),
+        route!(POST, "/api/parking/{id}/confirm", Parking, false, "The agent confirms the non-payment (fine reference)", Some("ParkingConfirm"), "Ok", || post(parking::confirm)),
+        route!(POST, "/api/parking/{id}/dismiss", Parking, false, "The agent dismisses the record (reason)", Some("ParkingDismiss"), "Ok", || post(parking::dismiss)),
+        route!(POST, "/api/payments", Payments, false, "A paid parking session from the payment provider", Some("Payment"), "Session", || post(parking::payment)),
+        route!(GET, "/api/authorisations", ManageAuthorisations, false, "Authorisations (legal scope of the analytics)", None, "Authorisation[]", || get(scope::list)),
+        route!(POST, "/api/authorisations", ManageAuthorisations, false, "Record an authorisation", Some("NewAuthorisation"), "Authorisation", || post(scope::add)),
+        route!(POST, "/api/authorisations/{id}/revoke", ManageAuthorisations, false, "Revoke an authorisation now", None, "Authorisation", || post(scope::revoke)),
+        route!(GET, "/api/accuracy", ViewAccuracy, false, "Precision per type, camera and week, from decisions", None, "Accuracy", || get(scope::accuracy)),
+        route!(GET, "/api/register", Public, false, "The public transparency register (docs/register-schema.json)", None, "Register", || get(crate::register::register_json)),
+        route!(GET, "/register/signage/{camera}", Public, false, "Printable signage for a camera's site (HTML)", None, "text/html", || get(crate::register::signage)),
     ]
 }
 
