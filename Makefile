@@ -20,7 +20,13 @@ build: assets
 
 # The live service with its demo camera (real footage played in a loop, recorded and analysed); console and API
 # on http://127.0.0.1:8080 (metrics at /metrics, health at /api/health). Ctrl-C stops it cleanly.
+# The demo's intrusion rule runs only within an authorisation (issue 7): a demo one for 30 days is recorded when none
+# is valid.
 run: build test-data
+	target/release/vigie authorisation list --config config/demo.toml | grep -q 'valid$$' || \
+	  target/release/vigie authorisation add --authority "Demo" --reference "demo (not a real order)" \
+	    --cameras walkway-demo --types intrusion --from "$$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+	    --to "$$(date -u -d '+30 days' +%Y-%m-%dT%H:%M:%SZ)" --config config/demo.toml
 	target/release/vigie serve --config config/demo.toml
 
 test: assets test-data

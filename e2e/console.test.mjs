@@ -410,6 +410,29 @@ test('admin: creates an investigator account in the console; the investigator re
   await page.context().close();
 });
 
+test('the public register: no login, a camera row with its place and active analytics, French and English', async () => {
+  const page = await newPage(FHD, 'fr-FR');
+  await page.goto('/register');
+  const row = page.locator(`tr[data-camera=${CAM}]`);
+  await row.waitFor();
+  const text = await row.innerText();
+  assert.match(text, /Passage piéton/);
+  assert.match(text, /intrusion/);
+  assert.match(text, /arrêté e2e-001/);
+  assert.equal(await page.locator('tr[data-camera=lobby]').count(), 1);
+  await shot(page, 'register');
+  await page.click('#lang');
+  await page.locator('h1', { hasText: 'Public CCTV register' }).waitFor();
+  const r = await page.request.get('/api/register');
+  assert.equal(r.status(), 200);
+  const reg = await r.json();
+  assert.equal(reg.cameras.find((c) => c.name === CAM).place, 'Passage piéton, rue de la Gare');
+  const signage = await page.request.get(`/register/signage/${CAM}`);
+  assert.equal(signage.status(), 200);
+  assert.match(await signage.text(), /Zone placée sous vidéoprotection/);
+  await page.context().close();
+});
+
 test('no request left the server, no script error', () => {
   assert.deepEqual(outside, [], 'requests outside the server');
   assert.deepEqual(pageErrors, [], 'JavaScript errors');

@@ -7,6 +7,11 @@
 # ids), so after converting, this script compares the new model's outputs with the committed one on a fixed input:
 # equal outputs means the committed file is what this script produces.
 #
+# Then the opt-in int8 NanoDet (models/nanodet-int8.onnx): static quantization of models/nanodet.onnx by
+# scripts/convert/quantize.py (onnxruntime.quantization, QDQ, per-channel 7-bit s8 weights, u8 activations, MinMax
+# calibration on 309 real frames: vtest.avi from scripts/test-data.sh and ../shared/data/video/*.mp4), in a second
+# throw-away venv. Quantization is deterministic: the fresh file must have the sha256 models/SHA256SUMS names.
+#
 # Usage: scripts/convert-models.sh [--install]   (--install overwrites models/*.onnx and models/SHA256SUMS)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,8 +61,32 @@ for name, x in inputs.items():
         print(f"{name}: no committed model to compare with")
 PY
 
+# int8 NanoDet, quantized from the committed fp32 model (so that it does not depend on tf2onnx's run-to-run noise).
+qvenv="$work/quant-venv"
+if [ ! -x "$qvenv/bin/python" ]; then
+  python3 -m venv "$qvenv"
+  "$qvenv/bin/pip" install -q onnxruntime==1.32.0 onnx==1.23.2 opencv-python-headless==4.14.0.94 numpy==2.4.6
+fi
+vtest=.cache/vigie/testdata/vtest.avi
+[ -f "$vtest" ] || scripts/test-data.sh
+calib=()
+for v in one-by-one-person-detection car-detection bottle-detection; do
+  calib+=(--video "../shared/data/video/$v.mp4")
+done
+"$qvenv/bin/python" scripts/convert/quantize.py quantize --model models/nanodet.onnx --out "$work/nanodet-int8.onnx" \
+  --vtest "$vtest" "${calib[@]}" 2>&1 | { grep -v '^WARNING' || true; }
+new_sha=$(sha256sum "$work/nanodet-int8.onnx" | cut -d' ' -f1)
+old_sha=$(awk '$2 == "nanodet-int8.onnx" {print $1}' models/SHA256SUMS)
+if [ "$new_sha" = "$old_sha" ]; then
+  echo "nanodet-int8: identical to the committed models/nanodet-int8.onnx"
+else
+  echo "nanodet-int8: differs from models/SHA256SUMS ($new_sha); agreement with fp32 on vtest.avi:"
+  "$qvenv/bin/python" scripts/convert/quantize.py compare --int8 "$work/nanodet-int8.onnx" --video "$vtest"
+  [ "${1:-}" = "--install" ] || exit 1
+fi
+
 if [ "${1:-}" = "--install" ]; then
-  cp "$work/nanodet.onnx" "$work/movenet-multipose.onnx" models/
-  (cd models && sha256sum nanodet.onnx movenet-multipose.onnx > SHA256SUMS)
+  cp "$work/nanodet.onnx" "$work/movenet-multipose.onnx" "$work/nanodet-int8.onnx" models/
+  (cd models && sha256sum nanodet.onnx movenet-multipose.onnx nanodet-int8.onnx > SHA256SUMS)
   echo "installed into models/; commit models/*.onnx and models/SHA256SUMS"
 fi

@@ -65,10 +65,14 @@ listen = "127.0.0.1:0"
 recordings = "$tmp/recordings"
 snapshots = "$tmp/snapshots"
 segment_s = 10
+operator = "Ville d'exemple, police municipale"
+rights_contact = "dpo@ville.example"
 
 [[camera]]
 name = "walkway"
 file = "$footage"
+place = "Passage piéton, rue de la Gare"
+purpose = "Sécurité des personnes"
 
 [[camera.zone]]
 id = "walkway-right"
@@ -114,6 +118,12 @@ add_user() { # name role [cameras]
 users=("op1 operator" "sup1 supervisor" "park1 parking_agent" "op-lobby operator lobby" "admin1 admin")
 "$bin" user add --help >/dev/null 2>&1 || die "$bin has no 'vigie user add' (rebuild it)"
 for u in "${users[@]}"; do add_user $u || { cat "$out/users.log" >&2; die "vigie user add $u failed"; }; done
+
+# The legal scope of the analytics (issue 7): without a valid authorisation the intrusion rules would not run.
+"$bin" authorisation add --authority "Préfecture (e2e)" --reference "arrêté e2e-001" --cameras walkway \
+  --types intrusion --from "$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)" \
+  --to "$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)" --config "$tmp/vigie.toml" >>"$out/users.log" 2>&1 \
+  || { cat "$out/users.log" >&2; die "vigie authorisation add failed"; }
 
 # The server, on a free port; its address from the line "... http://ADDR ...".
 (cd "$tmp" && exec "$bin" serve --config "$tmp/vigie.toml" --listen 127.0.0.1:0) >"$out/server.log" 2>&1 &

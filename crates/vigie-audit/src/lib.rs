@@ -1011,6 +1011,24 @@ impl AuditLog {
         export_conn(&self.conn, from_unix_ms, to_unix_ms, w)
     }
 
+    /// How many entries of `action` each month (UTC, `YYYY-MM`) holds, oldest month first: the public statistics
+    /// of the transparency register (searches, exports).
+    pub fn monthly_counts(&self, action: Action) -> Result<Vec<(String, i64)>> {
+        let what = || format!("counting {} entries per month", action.as_str());
+        let mut st = sql(
+            self.conn.prepare(
+                "select strftime('%Y-%m', at_unix_ms / 1000, 'unixepoch') as month, count(*) from audit_entry
+                 where action = ? group by month order by month",
+            ),
+            what,
+        )?;
+        let rows = sql(
+            st.query_map([action.as_str()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))),
+            what,
+        )?;
+        sql(rows.collect::<rusqlite::Result<Vec<_>>>(), what)
+    }
+
     /// Retention: removes the oldest entries, those appended before every entry younger than `min_age_days` (only a
     /// prefix of the chain goes), after verifying the log and storing the last removed entry's hash as the
     /// signed anchor, in one transaction; logs the purge as a `retention_deletion` by `"system"`. Refuses an age

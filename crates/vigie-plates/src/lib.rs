@@ -32,5 +32,5 @@ pub mod vote;
 
 pub use grammar::PlateFormat;
 pub use read::{PlateRead, PlateReader, ReaderConfig, load_image};
-pub use tracks::{TrackPlate, TrackPlateStore};
+pub use tracks::{TrackPlate, TrackPlateStore, plate_glob};
 pub use vote::vote;

@@ -263,6 +263,39 @@ impl TrackPlateStore {
             .sql(|| format!("listing the plates of run {run_id}"))
     }
 
+    /// The plates matching `pattern` (letters and digits, `*` for any run of characters, `?` for one; case and
+    /// separators ignored) seen on one of `cameras` between `from_unix_ms` and `to_unix_ms`: the case-gated plate
+    /// search of issue 8. The caller checks the case and the role; this only searches. At most 1000, in time order.
+    pub fn find(
+        &self,
+        pattern: &str,
+        cameras: &[String],
+        from_unix_ms: i64,
+        to_unix_ms: i64,
+    ) -> Result<Vec<TrackPlate>> {
+        let glob = plate_glob(pattern)?;
+        let cams = serde_json::to_string(cameras).map_err(|e| err!(Internal, "serialising cameras: {e}"))?;
+        let keys: Vec<(i64, i64)> = self
+            .conn
+            .prepare_cached(
+                "select run_id, track_id from track_plate where plate glob ?1 and camera in \
+                 (select value from json_each(?2)) and first_seen_unix_ms < ?3 and last_seen_unix_ms >= ?4 \
+                 order by first_seen_unix_ms, run_id, track_id limit 1000",
+            )
+            .and_then(|mut s| {
+                s.query_map(rusqlite::params![glob, cams, to_unix_ms, from_unix_ms], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
+                .collect()
+            })
+            .sql(|| format!("searching plates {pattern:?}"))?;
+        let mut out = Vec::with_capacity(keys.len());
+        for (run, track) in keys {
+            out.extend(self.run(run)?.into_iter().filter(|p| p.track_id as i64 == track));
+        }
+        Ok(out)
+    }
+
     /// Deletes every row stored before `cutoff_unix_ms`, then truncates the write-ahead log; returns how many.
     pub fn purge_before(&mut self, cutoff_unix_ms: i64) -> Result<u64> {
         let n = self
@@ -276,6 +309,30 @@ impl TrackPlateStore {
         }
         Ok(n as u64)
     }
+}
+
+/// A user's plate pattern as a SQLite GLOB: upper-cased, separators (space, '-', '.') dropped, `*` and `?` kept;
+/// anything else (GLOB's `[`, `]`) refused, as is a pattern with no letter or digit.
+pub fn plate_glob(pattern: &str) -> Result<String> {
+    let mut g = String::new();
+    for c in pattern.chars() {
+        match c {
+            ' ' | '-' | '.' => {}
+            '*' | '?' => g.push(c),
+            c if c.is_ascii_alphanumeric() => g.push(c.to_ascii_uppercase()),
+            _ => bail!(
+                InvalidArgument,
+                "plate pattern {pattern:?}: only letters, digits, * and ?"
+            ),
+        }
+    }
+    if !g.chars().any(|c| c.is_ascii_alphanumeric()) || g.len() > 20 {
+        bail!(
+            InvalidArgument,
+            "plate pattern {pattern:?}: at least one letter or digit, at most 20 characters"
+        );
+    }
+    Ok(g)
 }
 
 #[cfg(test)]
@@ -296,6 +353,35 @@ mod tests {
             reads: 3,
             crops: 4,
         }
+    }
+
+    #[test]
+    fn find_with_wildcards_inside_cameras_and_window() {
+        let mut s = TrackPlateStore::open_in_memory(1).unwrap();
+        s.save(&plate(1, "PP587AO"), 100).unwrap();
+        s.save(&plate(2, "RK755AJ"), 100).unwrap();
+        let cams = vec!["cam".to_string()];
+        let (from, to) = (1_800_000_000_000, 1_800_000_010_000);
+        let ids = |p: &str| {
+            s.find(p, &cams, from, to)
+                .unwrap()
+                .iter()
+                .map(|p| p.track_id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids("PP587AO"), [1]);
+        assert_eq!(ids("pp-587 ao"), [1]);
+        assert_eq!(ids("RK*"), [2]);
+        assert_eq!(ids("??5*"), [1]);
+        assert_eq!(ids("*7*"), [1, 2]);
+        assert!(ids("XX*").is_empty());
+        assert!(
+            s.find("PP*", &["other".into()], from, to).unwrap().is_empty(),
+            "camera outside"
+        );
+        assert!(s.find("PP*", &cams, to, to + 1).unwrap().is_empty(), "window outside");
+        assert!(s.find("[A-Z]*", &cams, from, to).is_err());
+        assert!(s.find("**", &cams, from, to).is_err());
     }
 
     #[test]

@@ -99,6 +99,10 @@ pub struct AnalysisSetup {
     pub clip_post: Time90k,
     /// Folder of event snapshots (`<camera>/<event id>.jpg` below it).
     pub snapshots: std::path::PathBuf,
+    /// The authorisations: a rule runs only while one covers this camera and its event type ([`crate::authz`]).
+    pub authz: crate::authz::Authorisations,
+    /// Where rules stopped or resumed by an authorisation are logged; `None` in tests.
+    pub audit: Option<Arc<std::sync::Mutex<vigie_audit::AuditLog>>>,
 }
 
 /// Seconds between two detector runs on a still scene with no track alive (catches slow, small movers the gate
@@ -181,6 +185,12 @@ pub fn run_analysis(
     let (mut analysed, mut decoded) = (0u64, 0u64);
     let started = std::time::Instant::now();
     let mut rows = EventRows::default();
+    // The rules as configured or edited (`rules`), and as they run: those no valid authorisation covers switched
+    // off (`effective`), re-checked every `authz::RECHECK_S` seconds.
+    let (mut effective, mut blocked) =
+        crate::authz::authorised_rules(&rules, &setup.camera, &setup.authz, crate::unix_ms());
+    log_scope_change(&setup, &[], &blocked);
+    let mut last_check = std::time::Instant::now();
 
     for msg in rx {
         let f = match msg {
@@ -218,25 +228,42 @@ pub fn run_analysis(
                 continue;
             }
         }
-        // Zones and rules edited in the console: the old engine ends its open events, the new one starts afresh.
-        if let Some(new_rules) = rules_rx.as_ref().and_then(|r| r.try_iter().last()) {
-            if let (Some(eng), Some(run_id)) = (engine.as_mut(), run) {
-                eng.finish();
-                while let Some(ev) = eng.pull() {
-                    save(&setup, &store, run_id, &mut rows, &ev, &metrics, None);
-                }
-                engine = Some(Engine::new(
-                    &new_rules,
-                    &setup.camera,
-                    frame.width,
-                    frame.height,
-                    &labels,
-                )?);
+        // Zones and rules edited in the console, or an authorisation that expired, was revoked or was granted:
+        // the old engine ends its open events, the new one starts afresh with the rules now allowed.
+        let edited = rules_rx.as_ref().and_then(|r| r.try_iter().last());
+        let recheck = last_check.elapsed().as_secs_f64() >= crate::authz::RECHECK_S;
+        if edited.is_some() || recheck {
+            last_check = std::time::Instant::now();
+            if let Some(new_rules) = edited.clone() {
+                rules = new_rules;
             }
-            rules = new_rules;
+            let (eff, now_blocked) =
+                crate::authz::authorised_rules(&rules, &setup.camera, &setup.authz, crate::unix_ms());
+            let scope_changed = now_blocked != blocked;
+            if scope_changed && edited.is_none() {
+                // (An edit changes the rules themselves; the API refused any it could not authorise.)
+                log_scope_change(&setup, &blocked, &now_blocked);
+            }
+            if edited.is_some() || scope_changed {
+                if let (Some(eng), Some(run_id)) = (engine.as_mut(), run) {
+                    eng.finish();
+                    while let Some(ev) = eng.pull() {
+                        save(&setup, &store, run_id, &mut rows, &ev, &metrics, None);
+                    }
+                    engine = Some(Engine::new(&eff, &setup.camera, frame.width, frame.height, &labels)?);
+                }
+                effective = eff;
+            }
+            blocked = now_blocked;
         }
         if engine.is_none() {
-            engine = Some(Engine::new(&rules, &setup.camera, frame.width, frame.height, &labels)?);
+            engine = Some(Engine::new(
+                &effective,
+                &setup.camera,
+                frame.width,
+                frame.height,
+                &labels,
+            )?);
             // Camera time 0 is the session's first frame: events' media times + this = wall-clock times.
             let started = clock.session_start_ms.unwrap_or_else(crate::unix_ms);
             run = Some(store.begin_camera_run(
@@ -319,6 +346,35 @@ pub fn run_analysis(
         });
     }
     Ok(())
+}
+
+/// Logs to the audit log (actor "system", `config_change`) the rules an authorisation stopped or let resume.
+fn log_scope_change(setup: &AnalysisSetup, before: &[String], after: &[String]) {
+    let stopped: Vec<&String> = after.iter().filter(|r| !before.contains(r)).collect();
+    let resumed: Vec<&String> = before.iter().filter(|r| !after.contains(r)).collect();
+    if stopped.is_empty() && resumed.is_empty() {
+        return;
+    }
+    eprintln!(
+        "vigie serve: camera {}: rules stopped (no valid authorisation): {stopped:?}; resumed: {resumed:?}",
+        setup.camera
+    );
+    let Some(log) = &setup.audit else { return };
+    let entry = vigie_audit::Entry::new(
+        crate::unix_ms(),
+        "system",
+        vigie_audit::Action::ConfigChange,
+        &setup.camera,
+        serde_json::json!({
+            "rules_stopped": stopped,
+            "rules_resumed": resumed,
+            "why": "authorisation scope: a rule runs only while a valid authorisation covers its event type",
+        }),
+    );
+    let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
+    if let Err(e) = log.append(&entry) {
+        eprintln!("vigie serve: camera {}: audit log: {e}", setup.camera);
+    }
 }
 
 fn save(

@@ -33,6 +33,12 @@ pub struct ServerSection {
     pub stall_s: f64,
     /// Seconds between two retention passes. Default 60.
     pub retention_every_s: f64,
+    /// Who operates the cameras (the data controller), shown on the public transparency register (`/register`),
+    /// e.g. "Ville de Lyon, police municipale". Default: none ("not declared" on the register).
+    pub operator: Option<String>,
+    /// How to exercise one's rights (access, deletion, complaint): an address, e-mail or web page, shown on the
+    /// register and the signage. Default: none.
+    pub rights_contact: Option<String>,
 }
 
 impl Default for ServerSection {
@@ -46,6 +52,8 @@ impl Default for ServerSection {
             max_bytes_per_camera: None,
             stall_s: 5.0,
             retention_every_s: 60.0,
+            operator: None,
+            rights_contact: None,
         }
     }
 }
@@ -110,6 +118,13 @@ pub struct CameraConfig {
     pub lines: Vec<vigie_rules::config::LineConfig>,
     #[serde(default, rename = "rule")]
     pub rules: Vec<vigie_rules::RuleConfig>,
+    /// Where the camera is, in words for the public: "Place Bellecour, north side". Shown on the transparency
+    /// register and the signage. Default: none.
+    #[serde(default)]
+    pub place: Option<String>,
+    /// Why it films, for the public: "security of the public during events". Shown on the register. Default: none.
+    #[serde(default)]
+    pub purpose: Option<String>,
 }
 
 fn yes() -> bool {

@@ -37,23 +37,27 @@ const CSP: &str = "default-src 'self'; img-src 'self' blob: data:; media-src 'se
                    connect-src 'self'; style-src 'self'; script-src 'self'; object-src 'none'; \
                    frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
-/// `GET` routes for every embedded asset (`/` is index.html).
+/// `GET` routes for every embedded asset (`/` is index.html), and the public register's page
+/// ([`crate::register::ASSETS`]).
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    ASSETS.iter().fold(Router::new(), |r, &(path, content_type, body)| {
-        r.route(
-            path,
-            get(move || async move {
-                (
-                    [
-                        (header::CONTENT_TYPE, content_type),
-                        (header::CACHE_CONTROL, "no-cache"),
-                        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-                        (header::CONTENT_SECURITY_POLICY, CSP),
-                    ],
-                    body,
-                )
-                    .into_response()
-            }),
-        )
-    })
+    ASSETS
+        .iter()
+        .chain(crate::register::ASSETS)
+        .fold(Router::new(), |r, &(path, content_type, body)| {
+            r.route(
+                path,
+                get(move || async move {
+                    (
+                        [
+                            (header::CONTENT_TYPE, content_type),
+                            (header::CACHE_CONTROL, "no-cache"),
+                            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                            (header::CONTENT_SECURITY_POLICY, CSP),
+                        ],
+                        body,
+                    )
+                        .into_response()
+                }),
+            )
+        })
 }

@@ -10,6 +10,7 @@
 
 pub mod analysers;
 pub mod api;
+pub mod authz;
 pub mod camera;
 pub mod config;
 pub mod console;
@@ -19,6 +20,7 @@ pub mod metrics;
 pub mod pool;
 pub mod queue;
 pub mod recorder;
+pub mod register;
 pub mod service;
 pub mod snapshot;
 pub mod store_actor;

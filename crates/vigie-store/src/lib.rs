@@ -72,11 +72,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 use vigie_core::{BBox, Error, ErrorKind, Result, Time90k, TrackId, bail, err};
 
+mod authorisation;
 mod check;
 mod console;
 mod events;
 mod recording;
 mod retention;
+mod review;
 mod upgrade;
 mod writer;
 
@@ -85,6 +87,10 @@ mod recording_tests;
 #[cfg(test)]
 mod tests;
 
+pub use authorisation::{
+    AUTHORISABLE_TYPES, Accuracy, AccuracyRow, Authorisation, AuthorisationId, CameraAccuracy, MonthDeletions,
+    MonthKind, MonthlyStats, NewAuthorisation, WeekTrend,
+};
 pub use check::{CheckReport, OVERLAP_TOLERANCE_MS, Problem};
 pub use console::{Decision, DecisionRow, EventFilter, EventView, NewUser, Role, SessionRow, UserRow};
 pub use events::EventRow;
@@ -96,11 +102,12 @@ pub use retention::{
     CameraRetention, Deletion, DeletionReason, LegalHold, LegalHoldId, MAX_RETENTION_DAYS, NewLegalHold,
     RetentionPolicy, RetentionReport,
 };
+pub use review::{COLOUR_NAMES, Case, MAX_CASE_MS, NewCase, TrackHit, TrackQuery};
 pub use writer::{DEFAULT_BATCH_ROWS, TrackWriter};
 
 /// The schema version this code writes: the version of `schema.sql`, and the one every older database is upgraded
 /// to when opened.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// The full current schema, run on an empty database.
 const SCHEMA_SQL: &str = include_str!("schema.sql");

@@ -1,4 +1,4 @@
--- Vigie's main database: the full current schema, version 5 (`vigie_store::SCHEMA_VERSION`).
+-- Vigie's main database: the full current schema, version 7 (`vigie_store::SCHEMA_VERSION`).
 --
 -- `Store::open` runs this file as is on an empty database, then inserts the one `meta` row. A database created by
 -- an older Vigie reaches the same schema through the numbered steps in `src/upgrade/`; a test builds a version 1
@@ -443,3 +443,124 @@ create table event_decision (
 ) strict;
 
 create index event_decision_by_time on event_decision (at_unix_ms);
+
+-- Version 6: authorisations (issue 7). An analytic rule runs on a camera only while an authorisation covering that
+-- camera and the rule's event type is valid (between its start and end, not revoked): a prefect's order names the
+-- authority, its reference, the cameras, the event types and the dates (décret 2023-828). Rows are never deleted
+-- (the transparency register and the audit refer to them): an authorisation ends by its date or is revoked.
+create table authorisation (
+  id integer primary key autoincrement,
+
+  -- Who granted it, e.g. "Préfecture de police".
+  authority text not null check (length(trim(authority)) between 1 and 200),
+
+  -- The order's reference, e.g. "arrêté 2026-0142"; shown on the public register.
+  reference text not null check (length(trim(reference)) between 1 and 200),
+
+  -- Valid from `start_unix_ms` (included) to `end_unix_ms` (excluded).
+  start_unix_ms integer not null,
+  end_unix_ms integer not null check (end_unix_ms > start_unix_ms),
+
+  -- Who recorded it (console username or "cli:<login>"), and when.
+  created_by text not null check (created_by <> ''),
+  created_unix_ms integer not null,
+
+  -- When and by whom it was revoked before its end; both NULL while it is not.
+  revoked_unix_ms integer,
+  revoked_by text,
+  check ((revoked_unix_ms is null) = (revoked_by is null))
+) strict;
+
+-- The cameras an authorisation covers, by configured name (at least one per authorisation, checked by the store).
+create table authorisation_camera (
+  authorisation_id integer not null references authorisation (id),
+  camera text not null check (length(camera) between 1 and 64 and camera not glob '*[^A-Za-z0-9_-]*'),
+  primary key (authorisation_id, camera)
+) strict, without rowid;
+
+-- The event types an authorisation covers: only the eight types of décret 2023-828 art. 3 can be authorised
+-- (`gathering` runs under `excessive_density`, `loitering` under `intrusion`; counting needs none).
+create table authorisation_event_type (
+  authorisation_id integer not null references authorisation (id),
+  event_type text not null check (event_type in ('abandoned_object', 'weapon', 'wrong_way', 'intrusion',
+                                                 'person_on_ground', 'crowd_movement', 'excessive_density',
+                                                 'fire_start')),
+  primary key (authorisation_id, event_type)
+) strict, without rowid;
+
+-- Version 7: review assistance (issue 8, design: ARCHITECTURE.md). Cases gate every search and export; vehicle
+-- colours and the camera and wall-clock time of a run make stored tracks searchable. No table here describes a
+-- person's appearance: colours are computed and stored for vehicle tracks only.
+
+-- The camera a run saw and the wall-clock time of its media time 0: a track's wall-clock time is
+-- `media_zero_unix_ms + first_90k / 90`. One row per run that has one (runs stored before version 7 have none and
+-- are not searchable).
+create table run_camera (
+  run_id integer primary key references analysis_run (id) on delete cascade,
+
+  -- The camera's name (for a file, the name given to it: `[events] camera` or the file's stem).
+  camera text not null check (camera <> ''),
+
+  -- Wall-clock time of the run's media time 0.
+  media_zero_unix_ms integer not null,
+
+  -- The folder the run wrote its report and snapshots to (`snapshots/track-NNNN-<class>.jpg`), as given; NULL
+  -- when it wrote none (a live camera session).
+  output_dir text check (output_dir <> '')
+) strict;
+
+create index run_camera_by_camera on run_camera (camera, media_zero_unix_ms);
+
+-- The named colour of a vehicle track (car, bus, truck, motorcycle), from HSV statistics of the body in its best
+-- crop (`vigie_vision::vehicle_colour`). Never for a person.
+create table track_colour (
+  run_id integer not null,
+  track_id integer not null,
+
+  -- One of the named colours.
+  colour text not null check (colour in ('white', 'black', 'grey', 'silver', 'red', 'blue', 'green', 'yellow',
+                                         'orange', 'brown', 'beige')),
+
+  -- The share of the body's pixel votes the colour won, 0..1.
+  share real not null check (share between 0 and 1),
+
+  primary key (run_id, track_id),
+  foreign key (run_id, track_id) references track (run_id, track_id) on delete cascade
+) strict, without rowid;
+
+create index track_colour_by_colour on track_colour (colour, run_id);
+
+-- A review case (judicial request): searches and exports happen only inside an open, unexpired case, over its
+-- cameras and time window. Closed, never deleted: the row records that the case existed.
+create table review_case (
+  id integer primary key autoincrement,
+
+  -- The case reference (procedure number), unique; 1 to 128 characters, not blank.
+  reference text not null unique check (trim(reference) <> '' and length(reference) <= 128),
+
+  -- The authority that authorised it (magistrate, court, officer in charge), as entered. Not blank.
+  authority text not null check (trim(authority) <> ''),
+
+  -- The cameras covered, a non-empty JSON array of camera names.
+  cameras text not null check (json_valid(cameras) and json_type(cameras) = 'array'
+                               and json_array_length(cameras) > 0),
+
+  -- The time window covered (wall clock).
+  from_unix_ms integer not null,
+  to_unix_ms integer not null check (to_unix_ms > from_unix_ms),
+
+  -- The investigators on the case, a non-empty JSON array of account names.
+  investigators text not null check (json_valid(investigators) and json_type(investigators) = 'array'
+                                     and json_array_length(investigators) > 0),
+
+  -- Who opened it, and when.
+  opened_by text not null check (opened_by <> ''),
+  created_unix_ms integer not null,
+
+  -- When it expires: at most 3 years (1096 days) after it was opened. Results and exports expire with it.
+  expires_unix_ms integer not null check (expires_unix_ms > created_unix_ms
+                                          and expires_unix_ms <= created_unix_ms + 94694400000),
+
+  -- When it was closed; NULL while open.
+  closed_unix_ms integer check (closed_unix_ms >= created_unix_ms)
+) strict;

@@ -904,6 +904,17 @@ fn v1_sql_is_schema_sql_without_the_later_additions() {
         "event_decision",
         "sqlite_autoindex_event_decision_1",
         "event_decision_by_time",
+        "authorisation",
+        "authorisation_camera",
+        "sqlite_autoindex_authorisation_camera_1",
+        "authorisation_event_type",
+        "sqlite_autoindex_authorisation_event_type_1",
+        "run_camera",
+        "run_camera_by_camera",
+        "track_colour",
+        "track_colour_by_colour",
+        "review_case",
+        "sqlite_autoindex_review_case_1",
     ];
     want.retain(|n| !later.contains(&n.as_str()));
     assert_eq!(names(&v1), want);

@@ -37,6 +37,7 @@
 //!   runs only when something is there.
 
 mod decoder;
+mod encode;
 mod file;
 pub mod motion;
 mod mux;
@@ -46,6 +47,7 @@ mod rgb;
 mod sampler;
 
 pub use decoder::FrameDecoder;
+pub use encode::Mp4Encoder;
 pub use file::{DecodeOptions, VideoFile, VideoInfo, probe};
 pub use motion::{Motion, MotionConfig, MotionGate};
 pub use mux::{SegmentInfo, SegmentMuxer};

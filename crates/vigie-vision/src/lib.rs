@@ -26,6 +26,7 @@
 //! # }
 //! ```
 
+pub mod colour;
 pub mod decode;
 pub mod detector;
 pub mod fire;
@@ -35,6 +36,7 @@ pub mod pose;
 pub mod preprocess;
 pub mod runtime;
 
+pub use colour::{Colour, VEHICLE_CLASSES, vehicle_colour};
 pub use decode::{
     DecodeParams, GflLevel, decode_gfl, decode_nanodet, decode_yolov8, decode_yolox, yolox_looks_decoded,
 };

@@ -136,7 +136,8 @@ pub fn run(opts: &AnalyzeOptions) -> Result<Summary> {
     // Analysers before the engine: a second (weapon) detector appends its labels to `class_names`.
     let mut analysers = Analysers::new(&cfg.analyser_spec(&opts.bases, &cfg.rules)?, &mut class_names)?;
     let mut engine = Engine::new(&cfg.rules_config(), &camera, info.width, info.height, &class_names)?;
-    let clock = WallClockSource::new(cfg.start_time_unix_ms()?.unwrap_or_else(unix_ms));
+    let media_zero_unix_ms = cfg.start_time_unix_ms()?.unwrap_or_else(unix_ms);
+    let clock = WallClockSource::new(media_zero_unix_ms);
 
     std::fs::create_dir_all(&opts.out_dir)
         .map_err(|e| Error::wrap(ErrorKind::Io, format!("creating {}", opts.out_dir.display()), e))?;
@@ -155,6 +156,18 @@ pub fn run(opts: &AnalyzeOptions) -> Result<Summary> {
         height: info.height,
         model: model_name.clone(),
     })?;
+    // Camera and wall-clock time of media time 0: what the case-gated search (issue 8) finds tracks by.
+    store.set_run_camera(
+        run_id,
+        &camera,
+        media_zero_unix_ms,
+        Some(
+            &std::fs::canonicalize(&opts.out_dir)
+                .unwrap_or_else(|_| opts.out_dir.clone())
+                .display()
+                .to_string(),
+        ),
+    )?;
     // Plates (`[plates]`): a reader thread fed by the sink, which never waits for it (crate::plates_stage).
     let (plate_feeder, plate_worker) =
         match crate::plates_stage::start(cfg, &opts.bases, &camera, run_id.0, &class_names, info.duration_s)? {
@@ -463,6 +476,7 @@ fn sink_stage(mut store: Store, rx: Receiver<TrackedFrame>, cfg: SinkConfig) -> 
     let labels = &cfg.labels;
     let mut plates = cfg.plates;
     let mut live: BTreeMap<TrackId, Acc> = BTreeMap::new();
+    let mut colours: Vec<(TrackId, String, f32)> = Vec::new();
     let mut done: Vec<TrackRecord> = Vec::new();
     let mut timeline = Vec::new();
     let mut background: Option<Arc<RgbFrame>> = None;
@@ -521,6 +535,14 @@ fn sink_stage(mut store: Store, rx: Receiver<TrackedFrame>, cfg: SinkConfig) -> 
                 let Some(mut acc) = live.remove(&id) else { continue };
                 acc.rec.finish(&acc.votes);
                 writer.end_track(&acc.rec.summary)?;
+                // Vehicles only: no appearance attribute is ever computed for a person.
+                if let Some(f) = acc.best_frame.as_ref()
+                    && vigie_vision::VEHICLE_CLASSES.contains(&acc.rec.summary.class.as_str())
+                    && let Some((c, share)) = vigie_vision::vehicle_colour(f, acc.rec.summary.best_box)
+                {
+                    acc.rec.colour = Some(c);
+                    colours.push((id, c.as_str().to_owned(), share));
+                }
                 if let Some(f) = acc.best_frame.take() {
                     let path = snap_dir.join(acc.rec.snapshot_name());
                     drawer.snapshot(&f, &acc.rec, &path)?;
@@ -530,6 +552,7 @@ fn sink_stage(mut store: Store, rx: Receiver<TrackedFrame>, cfg: SinkConfig) -> 
         }
         writer.finish()?;
     }
+    store.save_track_colours(cfg.run_id, &colours)?;
     jsonl
         .flush()
         .map_err(|e| Error::wrap(ErrorKind::Io, format!("writing {}", jsonl_path.display()), e))?;

@@ -12,17 +12,24 @@
 //! - [`parking_cmd`]: `vigie parking`, the agent's and the payment provider's commands of the pre-check.
 //! - [`user_cmd`]: `vigie user`, console accounts (password from standard input).
 //! - [`audit_cmd`]: `vigie audit`, the audit log verified and exported.
+//! - [`export_cmd`]: `vigie export` (signed, blurred evidence exports) and `vigie verify-export`.
+//! - [`synopsis_cmd`]: `vigie synopsis`, found tracks over the empty background.
+//! - [`case_cmd`]: `vigie case`, review cases, and `vigie search`, the case-gated search of stored tracks.
 
 mod analyze;
 mod audit_cmd;
+mod authorisation_cmd;
 mod bench;
+mod case_cmd;
 mod config;
 mod draw;
+mod export_cmd;
 mod parking_cmd;
 mod plates_cmd;
 mod plates_stage;
 mod report;
 mod serve_cmd;
+mod synopsis_cmd;
 mod user_cmd;
 
 use clap::{Parser, Subcommand};
@@ -108,6 +115,30 @@ enum Cmd {
         #[command(subcommand)]
         what: audit_cmd::AuditCmd,
     },
+    /// Authorisations (legal scope of the live analytics): `vigie authorisation add|list|revoke`.
+    Authorisation {
+        #[command(subcommand)]
+        what: authorisation_cmd::AuthorisationCmd,
+    },
+    /// Review cases (judicial requests): `vigie case open|list|close`.
+    Case {
+        #[command(subcommand)]
+        what: case_cmd::CaseCmd,
+    },
+    /// Searches stored tracks inside an open case (logged): class, vehicle colour, plate, place, time, dwell.
+    Search(case_cmd::SearchArgs),
+    /// Evidence export inside a case: a clip with people and plates blurred, a manifest signed by the instance key.
+    Export(export_cmd::ExportArgs),
+    /// Verifies an export folder: the manifest's signature and every file's SHA-256; names any altered file.
+    VerifyExport {
+        /// The export folder.
+        dir: PathBuf,
+        /// The instance's published public key (64 hex digits); default: the key the manifest names.
+        #[arg(long)]
+        public_key: Option<String>,
+    },
+    /// A synopsis inside a case: the tracks found, together over the empty background (poster.png, synopsis.mp4).
+    Synopsis(synopsis_cmd::SynopsisArgs),
     /// Configuration tools.
     Config {
         #[command(subcommand)]
@@ -198,6 +229,12 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Parking { what } => parking_cmd::run(what),
         Cmd::User { what } => user_cmd::run(what),
         Cmd::Audit { what } => audit_cmd::run(what),
+        Cmd::Authorisation { what } => authorisation_cmd::run(what),
+        Cmd::Case { what } => case_cmd::run_case(what),
+        Cmd::Search(args) => case_cmd::run_search(args),
+        Cmd::Export(args) => export_cmd::run_export(args),
+        Cmd::VerifyExport { dir, public_key } => export_cmd::run_verify(&dir, public_key.as_deref()),
+        Cmd::Synopsis(args) => synopsis_cmd::run(args),
         Cmd::Config { what } => match what {
             ConfigCmd::Check { file } => {
                 let cfg = config::Config::load(&file)?;

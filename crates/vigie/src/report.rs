@@ -19,6 +19,8 @@ pub struct TrackRecord {
     pub path: Vec<(Time90k, f32, f32)>,
     /// The plate of a vehicle track, when `[plates]` is enabled (`crate::plates_stage`).
     pub plate: Option<crate::plates_stage::PlateOnTrack>,
+    /// The named colour of a vehicle track, from its best frame (`vigie_vision::vehicle_colour`); never for people.
+    pub colour: Option<vigie_vision::Colour>,
 }
 
 #[derive(Serialize)]
@@ -35,6 +37,8 @@ struct TrackLine<'a> {
     snapshot: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     plate: Option<&'a crate::plates_stage::PlateOnTrack>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    colour: Option<&'static str>,
     path: Vec<[f64; 3]>,
 }
 
@@ -55,6 +59,7 @@ impl TrackRecord {
             voted_class: String::new(),
             path: Vec::new(),
             plate: None,
+            colour: None,
         }
     }
 
@@ -147,6 +152,7 @@ pub fn write_outputs(
             best_s: secs(r.best),
             snapshot: format!("snapshots/{}", rec.snapshot_name()),
             plate: rec.plate.as_ref(),
+            colour: rec.colour.map(|c| c.as_str()),
             path: rec
                 .path
                 .iter()

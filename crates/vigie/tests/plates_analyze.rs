@@ -207,6 +207,77 @@ fn plates_show_on_vehicle_tracks_and_stay_in_their_own_database() {
         assert!(files_containing(&out.join("vigie.db"), p).is_empty(), "{p} in vigie.db");
         assert!(!outputs_containing(&out, p).contains(&"events.jsonl".to_string()));
     }
+
+    // Issue 8: the case-gated plate search finds each vehicle read, exactly and with wildcards, only inside a case
+    // over its camera, and logs the lookup.
+    let scfg = write(
+        &d.join("search.toml"),
+        &format!("[storage]\ndatabase = \"{}\"\n", out.join("vigie.db").display()),
+    );
+    let scfg = scfg.to_str().unwrap();
+    let camera = clip().file_stem().unwrap().to_str().unwrap();
+    let ok = |args: &[&str]| {
+        let o = vigie(args, &d);
+        assert!(
+            o.status.success(),
+            "vigie {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        json_lines(&o)
+    };
+    ok(&[
+        "case",
+        "open",
+        "PV-PLATE-1",
+        "--authority",
+        "Parquet",
+        "--cameras",
+        camera,
+        "--from",
+        "2000-01-01T00:00:00Z",
+        "--to",
+        "2099-01-01T00:00:00Z",
+        "--investigators",
+        "ines",
+        "--config",
+        scfg,
+    ]);
+    ok(&[
+        "case",
+        "open",
+        "PV-PLATE-2",
+        "--authority",
+        "Parquet",
+        "--cameras",
+        "elsewhere",
+        "--from",
+        "2000-01-01T00:00:00Z",
+        "--to",
+        "2099-01-01T00:00:00Z",
+        "--investigators",
+        "ines",
+        "--config",
+        scfg,
+    ]);
+    for (track, plate) in &on_tracks {
+        let found = ok(&["search", "--case", "PV-PLATE-1", "--plate", plate, "--config", scfg]);
+        assert_eq!(found.len(), 1, "{plate}: {found:?}");
+        assert_eq!(
+            (found[0]["track_id"].as_i64(), found[0]["plate"].as_str()),
+            (Some(*track), Some(plate.as_str()))
+        );
+        let wild = format!("{}*", &plate[..2]);
+        let found = ok(&["search", "--case", "PV-PLATE-1", "--plate", &wild, "--config", scfg]);
+        assert!(found.iter().any(|f| f["plate"] == plate.as_str()), "{wild}: {found:?}");
+        assert!(ok(&["search", "--case", "PV-PLATE-2", "--plate", plate, "--config", scfg]).is_empty());
+    }
+    assert!(
+        !vigie(&["search", "--case", "PV-NONE", "--plate", "AB*", "--config", scfg], &d)
+            .status
+            .success()
+    );
+    let log = String::from_utf8_lossy(&vigie(&["audit", "export", "--config", scfg], &d).stdout).into_owned();
+    assert_eq!(log.matches("plate_lookup").count(), 3 * on_tracks.len(), "{log}");
 }
 
 #[test]

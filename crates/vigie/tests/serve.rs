@@ -174,6 +174,30 @@ fn rtsp_camera(name: &str, url: &str) -> String {
     )
 }
 
+/// `vigie authorisation add` for `cameras` and `types`, valid from `from_s` to `to_s` seconds from now.
+fn authorise(dir: &Path, cfg: &Path, cameras: &str, types: &str, from_s: i64, to_s: i64) {
+    let now = jiff::Timestamp::now().as_second();
+    let at = |s: i64| jiff::Timestamp::from_second(now + s).expect("time").to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_vigie"))
+        .args(["authorisation", "add", "--authority", "Préfecture de police"])
+        .args(["--reference", &format!("arrêté {cameras} {from_s}")])
+        .args([
+            "--cameras",
+            cameras,
+            "--types",
+            types,
+            "--from",
+            &at(from_s),
+            "--to",
+            &at(to_s),
+        ])
+        .args(["--config", cfg.to_str().unwrap_or_default()])
+        .current_dir(dir)
+        .output()
+        .expect("vigie authorisation add");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
 fn sigterm(p: &mut Proc) -> std::process::ExitStatus {
     let _ = Command::new("kill").args(["-TERM", &p.0.id().to_string()]).status();
     let t = Instant::now();
@@ -234,6 +258,7 @@ fn records_and_analyses_an_rtsp_camera() {
     let clip = walkway_h264(&dir);
     let (_rtsp, url) = rtsp_server(&clip, 0);
     let cfg = write_config(&dir, &rtsp_camera("walkway", &url), "");
+    authorise(&dir, &cfg, "walkway", "intrusion", -60, 3600);
     let (mut svc, addr) = serve(&dir, &cfg);
     wait_until("the camera streaming", Duration::from_secs(30), || {
         camera_state(&addr, "walkway") == "streaming"
@@ -698,4 +723,88 @@ fn user_actions_land_in_a_verifiable_audit_log() {
     assert_eq!(verify.status.code(), Some(65));
     let msg = String::from_utf8_lossy(&verify.stderr).to_string() + &String::from_utf8_lossy(&verify.stdout);
     assert!(msg.contains("edited"), "{msg}");
+}
+
+/// A file camera of real footage (people walking all the time) with an intrusion rule over the whole frame.
+fn file_camera_with_intrusion(name: &str, file: &Path) -> String {
+    format!(
+        "[[camera]]\nname = \"{name}\"\nfile = \"{}\"\nmotion_gate = false\nrecord = false\n\n\
+         [[camera.zone]]\nid = \"everywhere\"\npolygon = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]\n\n\
+         [[camera.rule]]\nid = \"presence\"\ntype = \"intrusion\"\nzones = [\"everywhere\"]\nclasses = [\"person\"]\nmin_duration_s = 1.0\n\n",
+        file.display()
+    )
+}
+
+/// Legal scope (issue 7): the same footage on two cameras; the one whose authorisation expired raises no intrusion
+/// event while the one with a valid authorisation does; revoking that one stops its rule within seconds, logged.
+/// The assertions are on events: without the check in the analysis thread, `expired` raises events like `allowed`.
+#[test]
+fn an_expired_or_revoked_authorisation_stops_the_rule_on_real_footage() {
+    let dir = temp_dir("serve-authz");
+    let clip = walkway_h264(&dir);
+    let cams = file_camera_with_intrusion("allowed", &clip) + &file_camera_with_intrusion("expired", &clip);
+    let cfg = write_config(&dir, &cams, "");
+    authorise(&dir, &cfg, "allowed", "intrusion", -60, 3600);
+    authorise(&dir, &cfg, "expired", "intrusion", -7200, -3600);
+    let (mut svc, addr) = serve(&dir, &cfg);
+    wait_until(
+        "an intrusion event on the authorised camera",
+        Duration::from_secs(90),
+        || metric(&addr, "vigie_events_total", "allowed") >= 1,
+    );
+    // The other camera has analysed at least as much of the same footage by now.
+    let analysed = metric(&addr, "vigie_frames_analysed_total", "allowed");
+    wait_until("the expired camera analysing as much", Duration::from_secs(60), || {
+        metric(&addr, "vigie_frames_analysed_total", "expired") >= analysed
+    });
+    assert_eq!(
+        metric(&addr, "vigie_events_total", "expired"),
+        0,
+        "no event without a valid authorisation"
+    );
+    // Revoked while running: the rule stops within the re-check period (2 s) plus the refresh (2 s).
+    let out = Command::new(env!("CARGO_BIN_EXE_vigie"))
+        .args([
+            "authorisation",
+            "revoke",
+            "1",
+            "--config",
+            cfg.to_str().unwrap_or_default(),
+        ])
+        .current_dir(&dir)
+        .output()
+        .expect("vigie authorisation revoke");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let revoked_ms = jiff::Timestamp::now().as_millisecond();
+    std::thread::sleep(Duration::from_secs(12));
+    assert!(sigterm(&mut svc).success());
+
+    let db = dir.join("vigie.db");
+    let per_camera = sqlite(&db, "select camera || ':' || count(*) from event group by camera");
+    assert!(per_camera.contains("allowed:"), "events: {per_camera:?}");
+    assert!(!per_camera.contains("expired:"), "events: {per_camera:?}");
+    // Nothing started on `allowed` after the revocation had time to reach the analysis (5 s).
+    let late = sqlite(
+        &db,
+        &format!(
+            "select count(*) from event e join analysis_run r on r.id = e.run_id \
+             where e.camera = 'allowed' and r.started_unix_ms + e.start_90k / 90 > {}",
+            revoked_ms + 5000
+        ),
+    );
+    assert_eq!(late, "0", "events started after the revocation");
+    // The stop is in the audit log, by the system.
+    let export = Command::new(env!("CARGO_BIN_EXE_vigie"))
+        .args(["audit", "export", "--config", cfg.to_str().unwrap_or_default()])
+        .current_dir(&dir)
+        .output()
+        .expect("vigie audit export");
+    let text = String::from_utf8_lossy(&export.stdout).to_string();
+    assert!(
+        text.lines().any(|l| l.contains("\"system\"")
+            && l.contains("config_change")
+            && l.contains("rules_stopped")
+            && l.contains("allowed")),
+        "{text}"
+    );
 }

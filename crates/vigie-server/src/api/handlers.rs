@@ -269,6 +269,9 @@ pub async fn put_zones(
     rules
         .validate(&s.labels)
         .map_err(|e| Fail::bad_request(e.to_string()))?;
+    // Legal scope (issue 7): an enabled rule needs a valid authorisation covering its event type on this camera.
+    crate::authz::check_rules(&rules, &name, &api.authz, (s.now_unix_ms)())
+        .map_err(|m| Fail::new(StatusCode::FORBIDDEN, m))?;
     let dir = api.zones_dir.clone();
     let labels = s.labels.clone();
     let saved = rules.clone();

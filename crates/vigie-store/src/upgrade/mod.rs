@@ -18,6 +18,8 @@ mod v1_to_v2;
 mod v2_to_v3;
 mod v3_to_v4;
 mod v4_to_v5;
+mod v5_to_v6;
+mod v6_to_v7;
 
 /// The schema at version 1, frozen; the upgrade tests build version 1 databases with it.
 #[cfg(test)]
@@ -26,7 +28,14 @@ pub(crate) const V1_SQL: &str = include_str!("v1.sql");
 type Step = fn(&Transaction) -> Result<()>;
 
 /// `STEPS[i]` upgrades a database from version `i + 1` to `i + 2`.
-const STEPS: [Step; (SCHEMA_VERSION - 1) as usize] = [v1_to_v2::run, v2_to_v3::run, v3_to_v4::run, v4_to_v5::run];
+const STEPS: [Step; (SCHEMA_VERSION - 1) as usize] = [
+    v1_to_v2::run,
+    v2_to_v3::run,
+    v3_to_v4::run,
+    v4_to_v5::run,
+    v5_to_v6::run,
+    v6_to_v7::run,
+];
 
 /// Brings the database on `conn` to [`SCHEMA_VERSION`]: creates it when empty, upgrades it when older, refuses it
 /// when newer or when it is not a Vigie database. Leaves foreign keys off; the caller turns them on.
