@@ -157,6 +157,16 @@ impl CameraClock {
     }
 }
 
+/// Sends the batched tracks of `run` to the store thread (dropped when there is no run yet).
+fn send_tracks(store: &StoreHandle, run: Option<RunId>, tracks: &mut crate::tracks::TrackBatcher) {
+    let (boxes, ended) = tracks.take();
+    if let Some(run) = run
+        && !(boxes.is_empty() && ended.is_empty())
+    {
+        let _ = store.send(StoreCmd::Tracks { run, boxes, ended });
+    }
+}
+
 /// The analysis thread of one camera.
 pub fn run_analysis(
     setup: AnalysisSetup,
@@ -176,6 +186,7 @@ pub fn run_analysis(
         .motion_gate
         .then(|| MotionGate::new(vigie_video::MotionConfig::default()));
     let mut tracker = vigie_track::Tracker::new(setup.tracker);
+    let mut tracks = crate::tracks::TrackBatcher::default();
     let mut clock = CameraClock::default();
     let mut wall: Option<WallClockSource> = None;
     let mut engine: Option<Engine> = None;
@@ -197,7 +208,8 @@ pub fn run_analysis(
             AnaMsg::Reset => {
                 clock.reset();
                 // Tracks cannot bridge an outage: end them, and let the rules end what depended on them.
-                let _ = tracker.finish();
+                tracks.end(&tracker.finish());
+                send_tracks(&store, run, &mut tracks);
                 alive_tracks = 0;
                 continue;
             }
@@ -291,7 +303,11 @@ pub fn run_analysis(
         }
         last_detect = Some(t);
         let objects = tracker.update(&dets, t);
-        let _ended = tracker.take_ended();
+        tracks.observe(t, &objects, &labels);
+        tracks.end(&tracker.take_ended());
+        if tracks.ready(500) {
+            send_tracks(&store, run, &mut tracks);
+        }
         alive_tracks = objects.len();
         let mut input = rules_input(t, &objects, &labels);
         input.wall = clock
@@ -330,6 +346,8 @@ pub fn run_analysis(
         analysed += 1;
         metrics.frames_analysed.fetch_add(1, Ordering::Relaxed);
     }
+    tracks.end(&tracker.finish());
+    send_tracks(&store, run, &mut tracks);
     if let (Some(eng), Some(run_id)) = (engine.as_mut(), run) {
         eng.finish();
         while let Some(ev) = eng.pull() {

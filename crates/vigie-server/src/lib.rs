@@ -24,6 +24,7 @@ pub mod register;
 pub mod service;
 pub mod snapshot;
 pub mod store_actor;
+pub mod tracks;
 
 pub use config::{CameraConfig, ServerSection};
 pub use service::{Service, ServiceOptions};

@@ -25,6 +25,12 @@ pub enum StoreCmd {
         run: RunId,
         row: Box<EventRow>,
     },
+    /// A batch of a live run's tracks (issue 8): boxes, then the summaries of tracks that ended.
+    Tracks {
+        run: RunId,
+        boxes: Vec<crate::tracks::BoxRow>,
+        ended: Vec<vigie_store::TrackSummary>,
+    },
     CommitSegment {
         camera: String,
         seg: vigie_store::NewSegment,
@@ -107,7 +113,25 @@ fn run(store: &mut Store, dir: &RecordingDir, rx: Receiver<StoreCmd>) {
     for cmd in rx {
         match cmd {
             StoreCmd::BeginRun { run, reply } => {
-                let _ = reply.send(store.begin_run(&run));
+                // A camera run's media time 0 is its session's start: what the case-gated search needs.
+                let r = store.begin_run(&run).and_then(|id| {
+                    if run.source_kind == SourceKind::Camera {
+                        store.set_run_camera(id, &run.source, run.started_unix_ms, None)?;
+                    }
+                    Ok(id)
+                });
+                let _ = reply.send(r);
+            }
+            StoreCmd::Tracks { run, boxes, ended } => {
+                let mut w = store.writer(run);
+                let r = boxes
+                    .iter()
+                    .try_for_each(|(id, t, b, score)| w.push_box(*id, *t, *b, *score))
+                    .and_then(|()| ended.iter().try_for_each(|s| w.end_track(s)))
+                    .and_then(|()| w.finish());
+                if let Err(e) = r {
+                    eprintln!("vigie serve: saving tracks of run {}: {e}", run.0);
+                }
             }
             StoreCmd::FinishRun { run, fin } => {
                 if let Err(e) = store.finish_run(run, &fin) {

@@ -223,6 +223,8 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("POST", "/api/authorisations", "d"),
     ("POST", "/api/authorisations/{id}/revoke", "d"),
     ("GET", "/api/accuracy", "sd"),
+    ("GET", "/api/cases", "i"),
+    ("GET", "/api/cases/{reference}/search", "i"),
     ("GET", "/api/register", "*"),
     ("GET", "/register/signage/{camera}", "*"),
 ];
@@ -317,7 +319,8 @@ async fn every_role_on_every_route_over_http() {
                 .replace("{name}", "gate")
                 .replace("{id}", EVENT_GATE)
                 .replace("{username}", "victim")
-                .replace("{camera}", "gate");
+                .replace("{camera}", "gate")
+                .replace("{reference}", "PV-1");
             let body = body_for(&route.method, route.path, n);
             let r = call(&e.app, &c, route.method.clone(), &path, body.as_deref()).await;
             let who = expected(&route.method, route.path);
@@ -827,7 +830,7 @@ async fn rules_need_a_valid_authorisation_which_admins_manage() {
     let id = r.json()["id"].as_i64().expect("id");
     assert_eq!(r.json()["valid_now"], true);
     // Only the décret's types can be authorised.
-    let bad = authorisation_body("gate", "face_recognition", now, now + 1000);
+    let bad = authorisation_body("gate", "emotion_recognition", now, now + 1000);
     let r = call(&e.app, &admin, Method::POST, "/api/authorisations", Some(&bad)).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
     let put = |cam: &str, rule: &str| {
@@ -1242,4 +1245,128 @@ async fn parking_queue_evidence_decisions_and_payments() {
     let (_, op) = login(&e.app, "olga", PASSWORD).await;
     let r = call(&e.app, &op, Method::GET, "/api/parking/queue", None).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+/// Issue 8: the case-gated search for investigators. Only cases the user is on (404 otherwise), only their cameras
+/// and window, never a person's appearance (400), closed cases refused (410), every search in the audit log.
+#[tokio::test]
+async fn case_gated_search_for_investigators() {
+    let audit_dir = tempfile::tempdir().expect("tempdir");
+    let key = Arc::new(vigie_audit::InstanceKey::load_or_create(&audit_dir.path().join("instance.key")).expect("key"));
+    let log = vigie_audit::AuditLog::open(&audit_dir.path().join("audit.db"), key).expect("audit log");
+    let e = env_with(|a| a.audit = Some(Arc::new(std::sync::Mutex::new(log))));
+    let now = vigie_server::unix_ms();
+    let t0 = now - 3_600_000;
+    e.api
+        .with_store(|s| {
+            let run = s.begin_run(&NewRun {
+                source: "gate".into(),
+                source_kind: SourceKind::Camera,
+                started_unix_ms: t0,
+                analysis_fps: 5.0,
+                width: 64,
+                height: 48,
+                model: "m".into(),
+            })?;
+            s.set_run_camera(run, "gate", t0, None)?;
+            {
+                let mut w = s.writer(run);
+                for (id, class) in [(1u64, "car"), (2, "person")] {
+                    let tid = vigie_core::TrackId(std::num::NonZeroU64::new(id).expect("id"));
+                    let b = BBox::new(1.0, 1.0, 20.0, 20.0);
+                    w.push_box(tid, Time90k(0), b, 0.9)?;
+                    w.end_track(&vigie_core::TrackSummary {
+                        track_id: tid,
+                        class: class.into(),
+                        class_confidence: 1.0,
+                        first: Time90k(0),
+                        last: Time90k(0),
+                        frames: 1,
+                        max_score: 0.9,
+                        best_box: b,
+                        best: Time90k(0),
+                    })?;
+                }
+                w.finish()?;
+            }
+            let car = vigie_core::TrackId(std::num::NonZeroU64::new(1).expect("id"));
+            s.save_track_colours(run, &[(car, "red".into(), 0.8)])?;
+            for (reference, investigators) in [
+                ("PV-1", vec!["investigator".to_string()]),
+                ("PV-2", vec!["other".into()]),
+            ] {
+                s.open_case(&vigie_store::NewCase {
+                    reference: reference.into(),
+                    authority: "Parquet".into(),
+                    cameras: vec!["gate".into()],
+                    from_unix_ms: t0 - 1000,
+                    to_unix_ms: now,
+                    investigators,
+                    opened_by: "test".into(),
+                    created_unix_ms: now - 1000,
+                    expires_unix_ms: now + 86_400_000,
+                })?;
+            }
+            Ok(())
+        })
+        .expect("tracks and cases");
+    add_user(&e, "investigator", Role::Investigator, None);
+    let (_, c) = login(&e.app, "investigator", PASSWORD).await;
+    let r = call(&e.app, &c, Method::GET, "/api/cases", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let cases = r.json();
+    assert_eq!(
+        cases.as_array().map(Vec::len),
+        Some(1),
+        "only the cases the user is on: {cases}"
+    );
+    assert_eq!(cases[0]["reference"], "PV-1");
+    let r = call(
+        &e.app,
+        &c,
+        Method::GET,
+        "/api/cases/PV-1/search?class=car&colour=red",
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let hits = r.json();
+    assert_eq!(hits.as_array().map(Vec::len), Some(1), "{hits}");
+    assert_eq!(
+        (hits[0]["track_id"].as_u64(), hits[0]["colour"].as_str()),
+        (Some(1), Some("red"))
+    );
+    let r = call(
+        &e.app,
+        &c,
+        Method::GET,
+        "/api/cases/PV-1/search?class=person&colour=red",
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    let r = call(&e.app, &c, Method::GET, "/api/cases/PV-1/search?class=person", None).await;
+    assert_eq!(
+        r.json().as_array().map(Vec::len),
+        Some(1),
+        "people by class: {}",
+        r.text()
+    );
+    let r = call(&e.app, &c, Method::GET, "/api/cases/PV-2/search", None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "not on the case");
+    let r = call(&e.app, &c, Method::GET, "/api/cases/PV-1/search?camera=hall", None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "a camera outside the case");
+    e.api
+        .with_store(|s| s.close_case("PV-1", now).map(|_| ()))
+        .expect("close");
+    let r = call(&e.app, &c, Method::GET, "/api/cases/PV-1/search", None).await;
+    assert_eq!(r.status, StatusCode::GONE);
+    let mut out = Vec::new();
+    vigie_audit::AuditReader::open(&audit_dir.path().join("audit.db"))
+        .expect("reader")
+        .export_jsonl(None, None, &mut out)
+        .expect("export");
+    let text = String::from_utf8_lossy(&out);
+    assert_eq!(text.matches("\"action\":\"search\"").count(), 2, "{text}");
+    assert!(text.contains("case:PV-1"));
 }

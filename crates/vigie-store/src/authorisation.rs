@@ -471,7 +471,7 @@ mod tests {
                 ..new_auth()
             },
             NewAuthorisation {
-                event_types: vec!["face_recognition".into()],
+                event_types: vec!["emotion_recognition".into()],
                 ..new_auth()
             },
             NewAuthorisation {

@@ -334,6 +334,32 @@ fn records_and_analyses_an_rtsp_camera() {
     );
     vigie(&["hold", "release", "1"]);
     assert!(!vigie(&["hold", "list"]).contains("\"released_unix_ms\":null"));
+
+    // Issue 8: the live tracks are stored with their camera and time, and found by a case-gated search.
+    let people: u64 = sqlite(&db, "select count(*) from track where class = 'person'")
+        .parse()
+        .unwrap_or(0);
+    assert!(people >= 1, "person tracks stored by the live service: {people}");
+    vigie(&[
+        "case",
+        "open",
+        "PV-LIVE-1",
+        "--authority",
+        "Parquet",
+        "--cameras",
+        "walkway",
+        "--from",
+        "2026-01-01T00:00:00Z",
+        "--to",
+        "2099-01-01T00:00:00Z",
+        "--investigators",
+        "ines",
+    ]);
+    let found = vigie(&["search", "--case", "PV-LIVE-1", "--class", "person"]);
+    assert!(
+        found.lines().count() >= 1 && found.contains("\"camera\":\"walkway\""),
+        "{found}"
+    );
 }
 
 #[test]

@@ -10,6 +10,7 @@
 //! beside the store thread's; SQLite's WAL and busy timeout let both write.
 
 pub mod auth;
+mod cases;
 mod clip;
 mod handlers;
 pub mod openapi;
@@ -262,6 +263,8 @@ pub enum Perm {
     ManageAuthorisations,
     /// The measured accuracy (issue 7): supervisor, admin.
     ViewAccuracy,
+    /// Review cases and the case-gated search (issue 8): investigators.
+    Investigate,
 }
 
 impl Perm {
@@ -279,6 +282,7 @@ impl Perm {
             Perm::ManageUsers => "manage_users",
             Perm::ManageAuthorisations => "manage_authorisations",
             Perm::ViewAccuracy => "view_accuracy",
+            Perm::Investigate => "investigate",
         }
     }
 }
@@ -298,6 +302,7 @@ pub fn allows(role: Role, perm: Perm) -> bool {
         Perm::ManageUsers => matches!(role, Admin),
         Perm::ManageAuthorisations => matches!(role, Admin),
         Perm::ViewAccuracy => matches!(role, Supervisor | Admin),
+        Perm::Investigate => matches!(role, Investigator),
     }
 }
 
@@ -367,6 +372,8 @@ pub fn routes() -> Vec<Route> {
         route!(POST, "/api/authorisations", ManageAuthorisations, false, "Record an authorisation", Some("NewAuthorisation"), "Authorisation", || post(scope::add)),
         route!(POST, "/api/authorisations/{id}/revoke", ManageAuthorisations, false, "Revoke an authorisation now", None, "Authorisation", || post(scope::revoke)),
         route!(GET, "/api/accuracy", ViewAccuracy, false, "Precision per type, camera and week, from decisions", None, "Accuracy", || get(scope::accuracy)),
+        route!(GET, "/api/cases", Investigate, false, "The review cases the user is an investigator on", None, "Case[]", || get(cases::list)),
+        route!(GET, "/api/cases/{reference}/search", Investigate, false, "Stored tracks inside an open case (class, colour, camera, time, zone, line, dwell); logged", None, "TrackHit[]", || get(cases::search)),
         route!(GET, "/api/register", Public, false, "The public transparency register (docs/register-schema.json)", None, "Register", || get(crate::register::register_json)),
         route!(GET, "/register/signage/{camera}", Public, false, "Printable signage for a camera's site (HTML)", None, "text/html", || get(crate::register::signage)),
     ]
