@@ -103,6 +103,8 @@ pub struct AnalysisSetup {
     pub authz: crate::authz::Authorisations,
     /// Where rules stopped or resumed by an authorisation are logged; `None` in tests.
     pub audit: Option<Arc<std::sync::Mutex<vigie_audit::AuditLog>>>,
+    /// Where event messages are also POSTed (`[server] webhooks`).
+    pub webhooks: Option<Arc<crate::webhook::Webhooks>>,
 }
 
 /// Seconds between two detector runs on a still scene with no track alive (catches slow, small movers the gate
@@ -424,6 +426,24 @@ fn save(
     };
     match rows.fold(ev, setup.clip_pre, setup.clip_post, snapshot) {
         Ok(row) => {
+            if let Some(w) = &setup.webhooks {
+                w.publish(serde_json::json!({
+                    "type": "event",
+                    "phase": ev.phase,
+                    "id": ev.id,
+                    "kind": ev.kind.as_str(),
+                    "camera": ev.camera,
+                    "rule": ev.rule,
+                    "zone": ev.zone,
+                    "line": ev.line,
+                    "start_s": ev.start.as_secs_f64(),
+                    "end_s": ev.end.map(|e| e.as_secs_f64()),
+                    "confidence": row.confidence,
+                    "detail": row.detail,
+                    "track_ids": row.track_ids.iter().map(|t| t.get()).collect::<Vec<_>>(),
+                    "sent_unix_ms": crate::unix_ms(),
+                }));
+            }
             let _ = store.send(StoreCmd::SaveEvent {
                 run,
                 row: Box::new(row.clone()),

@@ -39,6 +39,9 @@ pub struct ServerSection {
     /// How to exercise one's rights (access, deletion, complaint): an address, e-mail or web page, shown on the
     /// register and the signage. Default: none.
     pub rights_contact: Option<String>,
+    /// URLs (`http://host:port/path`) that receive every event message (start, update, end) and camera state
+    /// change as a JSON POST: the event bus for other systems (`webhook.rs`). Default: none.
+    pub webhooks: Vec<String>,
 }
 
 impl Default for ServerSection {
@@ -54,6 +57,7 @@ impl Default for ServerSection {
             retention_every_s: 60.0,
             operator: None,
             rights_contact: None,
+            webhooks: Vec::new(),
         }
     }
 }

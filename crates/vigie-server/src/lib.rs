@@ -25,6 +25,7 @@ pub mod service;
 pub mod snapshot;
 pub mod store_actor;
 pub mod tracks;
+pub mod webhook;
 
 pub use config::{CameraConfig, ServerSection};
 pub use service::{Service, ServiceOptions};

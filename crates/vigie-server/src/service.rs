@@ -132,6 +132,7 @@ impl Service {
             .build()
             .map_err(|e| Error::wrap(ErrorKind::Internal, "starting the async runtime", e))?;
         let (listener, addr) = runtime.block_on(http::bind(opts.listen))?;
+        let hooks = crate::webhook::Webhooks::start(&opts.server.webhooks, runtime.handle())?;
         let stop = Arc::new(tokio::sync::Notify::new());
         let stop_flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut threads = Vec::new();
@@ -168,6 +169,7 @@ impl Service {
                     snapshots: opts.server.snapshots.clone(),
                     authz: authz.clone(),
                     audit: Some(audit.clone()),
+                    webhooks: hooks.clone(),
                 };
                 let (p, s, name) = (pool.clone(), store_h.clone(), cam.name.clone());
                 threads.push(camera::spawn(format!("ana-{}", cam.name), move || {
@@ -185,9 +187,9 @@ impl Service {
             let src = ingest_config(cam, &opts.server, false)?;
             let (tx, rx) = tokio::sync::mpsc::channel(64);
             runtime.spawn(vigie_ingest::run_camera(src, tx, stop_flag.clone()));
-            let (c, s, mm) = (cam.name.clone(), store_h.clone(), m.clone());
+            let (c, s, mm, wh) = (cam.name.clone(), store_h.clone(), m.clone(), hooks.clone());
             threads.push(camera::spawn(format!("hub-{}", cam.name), move || {
-                hub(c, rx, rec_tx, main_ana, s, mm, true)
+                hub(c, rx, rec_tx, main_ana, s, mm, wh, true)
             })?);
             if let Some(tx_ana) = sub_ana {
                 let src = ingest_config(cam, &opts.server, true)?;
@@ -195,7 +197,7 @@ impl Service {
                 runtime.spawn(vigie_ingest::run_camera(src, tx, stop_flag.clone()));
                 let (c, s, mm) = (cam.name.clone(), store_h.clone(), m.clone());
                 threads.push(camera::spawn(format!("sub-{}", cam.name), move || {
-                    hub(c, rx, None, Some(tx_ana), s, mm, false)
+                    hub(c, rx, None, Some(tx_ana), s, mm, None, false)
                 })?);
             }
         }
@@ -429,6 +431,7 @@ fn hub(
     ana: Option<std::sync::mpsc::SyncSender<AnaMsg>>,
     store: StoreHandle,
     metrics: Arc<CameraMetrics>,
+    webhooks: Option<Arc<crate::webhook::Webhooks>>,
     main: bool,
 ) {
     let mut feed = ana.map(|tx| AnalysisFeed::new(tx, metrics.clone()));
@@ -482,6 +485,15 @@ fn hub(
                     }
                 }
                 metrics.set_state(name, at_unix_ms, &detail);
+                if let Some(w) = &webhooks {
+                    w.publish(serde_json::json!({
+                        "type": "camera",
+                        "camera": camera,
+                        "state": name,
+                        "at_unix_ms": at_unix_ms,
+                        "detail": detail,
+                    }));
+                }
                 let _ = store.send(StoreCmd::State {
                     camera: camera.clone(),
                     state: store_state(state),

@@ -834,3 +834,74 @@ fn an_expired_or_revoked_authorisation_stops_the_rule_on_real_footage() {
         "{text}"
     );
 }
+
+#[test]
+fn events_from_real_footage_reach_a_webhook() {
+    let dir = temp_dir("serve-webhook");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for mut c in listener.incoming().flatten() {
+            let mut buf = vec![0u8; 65536];
+            let mut text = String::new();
+            // Read the head, then the body to its Content-Length.
+            loop {
+                let n = c.read(&mut buf).unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                text.push_str(&String::from_utf8_lossy(&buf[..n]));
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let len = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length: ")
+                                .map(str::to_owned)
+                        })
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if body.len() >= len {
+                        break;
+                    }
+                }
+            }
+            let _ = c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+            if tx.send(text).is_err() {
+                return;
+            }
+        }
+    });
+    let clip = walkway_h264(&dir);
+    let (_rtsp, url) = rtsp_server(&clip, 0);
+    let cfg = write_config(
+        &dir,
+        &rtsp_camera("walkway", &url),
+        &format!("webhooks = [\"http://127.0.0.1:{port}/vigie-events\"]"),
+    );
+    authorise(&dir, &cfg, "walkway", "intrusion", -60, 3600);
+    let (mut svc, _addr) = serve(&dir, &cfg);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (mut camera_msg, mut event_msg) = (false, false);
+    while Instant::now() < deadline && !(camera_msg && event_msg) {
+        let Ok(text) = rx.recv_timeout(Duration::from_secs(1)) else {
+            continue;
+        };
+        assert!(text.starts_with("POST /vigie-events HTTP/1.1"), "{text}");
+        let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+        let v: serde_json::Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"));
+        match v["type"].as_str() {
+            Some("camera") => camera_msg |= v["camera"] == "walkway",
+            Some("event") => {
+                assert_eq!(v["kind"], "intrusion");
+                assert!(v["id"].as_str().is_some_and(|id| id.starts_with("ev-")));
+                event_msg = true;
+            }
+            other => panic!("unexpected message type {other:?}: {body}"),
+        }
+    }
+    assert!(camera_msg, "no camera state message");
+    assert!(event_msg, "no event message");
+    assert!(sigterm(&mut svc).success());
+}
