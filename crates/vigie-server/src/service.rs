@@ -189,7 +189,18 @@ impl Service {
             runtime.spawn(vigie_ingest::run_camera(src, tx, stop_flag.clone()));
             let (c, s, mm, wh) = (cam.name.clone(), store_h.clone(), m.clone(), hooks.clone());
             threads.push(camera::spawn(format!("hub-{}", cam.name), move || {
-                hub(c, rx, rec_tx, main_ana, s, mm, wh, true)
+                hub(
+                    c,
+                    rx,
+                    Outlets {
+                        rec: rec_tx,
+                        ana: main_ana,
+                    },
+                    s,
+                    mm,
+                    wh,
+                    true,
+                )
             })?);
             if let Some(tx_ana) = sub_ana {
                 let src = ingest_config(cam, &opts.server, true)?;
@@ -197,7 +208,18 @@ impl Service {
                 runtime.spawn(vigie_ingest::run_camera(src, tx, stop_flag.clone()));
                 let (c, s, mm) = (cam.name.clone(), store_h.clone(), m.clone());
                 threads.push(camera::spawn(format!("sub-{}", cam.name), move || {
-                    hub(c, rx, None, Some(tx_ana), s, mm, None, false)
+                    hub(
+                        c,
+                        rx,
+                        Outlets {
+                            rec: None,
+                            ana: Some(tx_ana),
+                        },
+                        s,
+                        mm,
+                        None,
+                        false,
+                    )
                 })?);
             }
         }
@@ -424,18 +446,23 @@ fn ingest_config(cam: &CameraConfig, server: &ServerSection, sub: bool) -> Resul
 /// The hub of one camera source: fans frames out to the recorder (blocking: back-pressure, never a drop) and to
 /// analysis (dropping until the next key frame when behind), and keeps the camera's state. `main` is false for an
 /// analysis sub-stream, whose state and gaps do not describe the recording.
+/// Where a hub sends frames: the recorder and the analysis, either of which may be absent.
+struct Outlets {
+    rec: Option<std::sync::mpsc::SyncSender<RecMsg>>,
+    ana: Option<std::sync::mpsc::SyncSender<AnaMsg>>,
+}
+
 fn hub(
     camera: String,
     mut rx: tokio::sync::mpsc::Receiver<vigie_ingest::CameraMsg>,
-    rec: Option<std::sync::mpsc::SyncSender<RecMsg>>,
-    ana: Option<std::sync::mpsc::SyncSender<AnaMsg>>,
+    out: Outlets,
     store: StoreHandle,
     metrics: Arc<CameraMetrics>,
     webhooks: Option<Arc<crate::webhook::Webhooks>>,
     main: bool,
 ) {
-    let mut feed = ana.map(|tx| AnalysisFeed::new(tx, metrics.clone()));
-    let mut rec = rec;
+    let mut feed = out.ana.map(|tx| AnalysisFeed::new(tx, metrics.clone()));
+    let mut rec = out.rec;
     let mut was_streaming = false;
     while let Some(msg) = rx.blocking_recv() {
         match msg {
