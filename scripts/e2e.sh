@@ -68,6 +68,17 @@ segment_s = 10
 operator = "Ville d'exemple, police municipale"
 rights_contact = "dpo@ville.example"
 
+# A parking zone on the walkway camera, so that the parking agent's queue is served (empty: plates are not read
+# live yet).
+[plates]
+enabled = true
+
+[[parking]]
+name = "quay-1"
+polygon = [[0.0, 0.5], [1.0, 0.5], [1.0, 1.0], [0.0, 1.0]]
+paid_hours = ["mon-sun 00:00-24:00"]
+camera = "walkway"
+
 [[camera]]
 name = "walkway"
 file = "$footage"
