@@ -18,7 +18,6 @@ pub mod http;
 pub mod live;
 pub mod metrics;
 pub mod pool;
-pub mod queue;
 pub mod recorder;
 pub mod register;
 pub mod service;
