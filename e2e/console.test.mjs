@@ -1,7 +1,8 @@
 // End-to-end tests of the Vigie console in headless Chromium, against a `vigie serve` started by scripts/e2e.sh
 // (VIGIE_URL) with a file camera "walkway" of real footage and an intrusion rule, and a camera "lobby".
 // Users (password E2E_PASSWORD): op1 operator, sup1 supervisor, park1 parking_agent, op-lobby operator of "lobby",
-// admin1 admin.
+// admin1 admin, inv2 investigator and inv-other investigator; a review case E2E-PV-2026-001 over "walkway" (last
+// hour to tomorrow) with inv1 (made by the admin test) and inv2 on it.
 // Screenshots of each page go to E2E_OUT (e2e/out/).
 
 import { test, before, after } from 'node:test';
@@ -430,6 +431,163 @@ test('the public register: no login, a camera row with its place and active anal
   const signage = await page.request.get(`/register/signage/${CAM}`);
   assert.equal(signage.status(), 200);
   assert.match(await signage.text(), /Zone placée sous vidéoprotection/);
+  await page.context().close();
+});
+
+const CASE = 'E2E-PV-2026-001';
+
+test('investigator: search in a case, thumbnails, timeline marks, a hit opens the recording at that moment', async () => {
+  const page = await newPage(FHD);
+  await login(page, 'inv2');
+  await page.waitForURL(/#\/alerts/);
+  await page.click('nav.main-nav a[data-nav=search]');
+  await page.waitForURL(/#\/search/);
+  await page.locator('[data-test=case-select] option').first().waitFor({ state: 'attached' });
+  assert.equal(await page.locator('[data-test=case-select]').inputValue(), CASE);
+  assert.match(await page.locator('[data-test=case-info]').innerText(), /walkway/);
+  // No colour for people: the colour field shows for vehicles only.
+  const form = page.locator('[data-test=search-form]');
+  await form.locator('select[name=class]').selectOption('car');
+  assert.equal(await form.locator('select[name=colour]').isVisible(), true, 'colour for vehicles');
+  await form.locator('select[name=class]').selectOption('person');
+  assert.equal(await form.locator('select[name=colour]').isVisible(), false, 'no colour for people');
+  assert.equal(await form.locator('input[name=plate]').count(), 0, 'no plate field for this role');
+  // People walking on the walkway: tracks stored by the live analysis, found within the case (the tracks of the
+  // footage's first minutes end and get a recording within a segment or two).
+  let hits = 0;
+  for (let i = 0; i < 30 && hits < 1; i++) {
+    await form.locator('[data-test=search-submit]').click();
+    await page.locator('[data-test=hit-count]').waitFor();
+    hits = await page.locator('[data-test=hit]').count();
+    if (hits < 1) await page.waitForTimeout(2000);
+  }
+  assert.ok(hits >= 1, 'the search finds people on the walkway');
+  assert.equal(await page.locator('[data-test=timeline-mark]').count(), hits, 'one timeline mark per hit');
+  assert.ok(await page.locator('.search-tl[data-camera=walkway]').count() === 1, 'a timeline for the camera');
+  // Thumbnails come from the recording (at least one whose segment is committed already).
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-test=hit-thumb]')].some((i) => i.complete && i.naturalWidth > 0), null, { timeout: 60000 });
+  await shot(page, '18-search-results');
+  // The API refuses a camera outside the case (404) and the moment outside its window (404).
+  const cases = await apiGet(page, '/api/cases');
+  const c = cases.body.find((x) => x.reference === CASE);
+  assert.ok(c, 'the case is listed for inv2');
+  assert.equal((await page.request.get(`/api/cases/${CASE}/recording.mp4?camera=lobby&at_unix_ms=${c.from_unix_ms + 1000}`)).status(), 404);
+  assert.equal((await page.request.get(`/api/cases/${CASE}/recording.mp4?camera=walkway&at_unix_ms=${c.from_unix_ms - 60000}`)).status(), 404);
+  // Click a timeline mark: the player loads the recording at that moment.
+  const mark = page.locator('[data-test=timeline-mark]').first();
+  await mark.click();
+  const player = page.locator('[data-test=search-player]');
+  await page.waitForFunction(() => {
+    const v = document.querySelector('[data-test=search-player]');
+    return v && v.readyState >= 1 && v.duration > 0;
+  }, null, { timeout: 60000 });
+  const v = await player.evaluate((el) => ({ ready: el.readyState, duration: el.duration, at: Number(el.dataset.at), t: el.currentTime }));
+  assert.ok(v.duration > 0, `the recording has a duration (${v.duration} s)`);
+  assert.ok(v.at >= c.from_unix_ms && v.at < c.to_unix_ms, 'the moment is inside the case');
+  assert.equal(await page.locator('[data-test=hit].selected').count(), 1, 'the hit is selected in the list');
+  await page.waitForTimeout(500);
+  await shot(page, '19-search-recording');
+  // A hit of the list plays too.
+  await page.locator('[data-test=hit]').last().click();
+  await page.waitForFunction(() => document.querySelector('[data-test=search-player]')?.readyState >= 1, null, { timeout: 60000 });
+  // At 1366x768, nothing overflows sideways.
+  await page.setViewportSize(LAPTOP);
+  await page.waitForTimeout(300);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `no horizontal scrolling at 1366x768 (${overflow}px)`);
+  await shot(page, '20-search-1366x768');
+  await logout(page);
+  await page.context().close();
+});
+
+test('an investigator not on the case finds nothing of it; other roles have no search', async () => {
+  const page = await newPage(LAPTOP);
+  await login(page, 'inv-other');
+  await page.goto('/#/search');
+  await page.locator('[data-test=no-case]').waitFor();
+  assert.equal((await page.request.get(`/api/cases/${CASE}/search`)).status(), 404, 'not on the case: 404');
+  assert.equal((await page.request.get(`/api/cases/${CASE}/tracks/1/1/thumb.jpg`)).status(), 404);
+  await shot(page, '21-search-not-on-case');
+  await logout(page);
+  await login(page, 'op1');
+  assert.equal(await page.locator('nav.main-nav a[data-nav=search]').count(), 0, 'no search for an operator');
+  assert.equal(await page.locator('nav.main-nav a[data-nav=accuracy]').count(), 0, 'no accuracy for an operator');
+  assert.equal(await page.locator('nav.main-nav a[data-nav=authorisations]').count(), 0, 'no authorisations for an operator');
+  assert.equal((await page.request.get('/api/cases')).status(), 403);
+  assert.equal((await page.request.get(`/api/cases/${CASE}/recording.mp4?camera=${CAM}&at_unix_ms=${Date.now()}`)).status(), 403);
+  assert.equal((await page.request.get('/api/accuracy')).status(), 403);
+  assert.equal((await page.request.get('/api/authorisations')).status(), 403);
+  for (const p of ['search', 'accuracy', 'authorisations']) {
+    await page.goto(`/#/${p}`);
+    await page.locator('[data-test=page-refused]').waitFor();
+  }
+  await shot(page, '22-operator-refused-accuracy');
+  await logout(page);
+  await page.context().close();
+});
+
+test('supervisor: the accuracy table has the decisions made earlier (one confirmed, one dismissed), and a trend', async () => {
+  const page = await newPage(FHD);
+  await login(page, 'sup1');
+  await page.click('nav.main-nav a[data-nav=accuracy]');
+  await page.waitForURL(/#\/accuracy/);
+  const row = page.locator('[data-test=accuracy-by-type] tr[data-key=intrusion]');
+  await row.waitFor();
+  const cells = await row.locator('td').allInnerTexts();
+  const [, raised, decided, confirmed, dismissed] = cells.map((x) => Number(x));
+  assert.ok(raised >= 2, `raised ${raised}`);
+  assert.ok(decided >= 2 && confirmed >= 1 && dismissed >= 1, `decided ${decided}, confirmed ${confirmed}, dismissed ${dismissed}`);
+  const acc = await apiGet(page, '/api/accuracy');
+  const byType = acc.body.by_type.find((r) => r.key === 'intrusion');
+  assert.equal(Number(await row.locator('td[data-precision]').getAttribute('data-precision')), byType.precision);
+  assert.match(cells[5], /%/);
+  const cam = page.locator(`[data-test=accuracy-by-camera] tr[data-key=${CAM}]`);
+  await cam.waitFor();
+  assert.ok(Number((await cam.locator('td').nth(7).innerText()).replace(',', '.')) > 0, 'false alarms per camera-day');
+  assert.ok(await page.locator('[data-test=accuracy-chart] circle.dot').count() >= 1, 'the weekly trend has a point');
+  assert.equal(await page.locator('nav.main-nav a[data-nav=authorisations]').count(), 0, 'no authorisations for a supervisor');
+  assert.equal(await page.locator('nav.main-nav a[data-nav=search]').count(), 0, 'no search for a supervisor');
+  await shot(page, '23-accuracy-supervisor');
+  await page.click('[data-test=lang-toggle]');
+  await page.locator('h1', { hasText: 'Fiabilité mesurée' }).waitFor();
+  await shot(page, '23b-accuracy-supervisor-fr');
+  await page.click('[data-test=lang-toggle]');
+  await logout(page);
+  await page.context().close();
+});
+
+test('admin: records an authorisation, sees it valid, revokes it', async () => {
+  const page = await newPage(FHD);
+  await login(page, 'admin1');
+  await page.click('nav.main-nav a[data-nav=authorisations]');
+  await page.waitForURL(/#\/authorisations/);
+  await page.locator('[data-test=authorisations-table] tr[data-reference="arrêté e2e-001"]').waitFor();
+  assert.equal(await page.locator('[data-test=authorisations-table] tr[data-reference="arrêté e2e-001"]').getAttribute('data-state'), 'valid');
+  const form = page.locator('[data-test=authorisation-form]');
+  await form.locator('input[name=authority]').fill('Préfecture (e2e)');
+  await form.locator('input[name=reference]').fill('arrêté e2e-002');
+  await form.locator('input[name=cameras]').fill(CAM);
+  await form.locator('input[name=event_type][value=fire_start]').check();
+  await form.locator('[data-test=authorisation-add]').click();
+  const row = page.locator('[data-test=authorisations-table] tr[data-reference="arrêté e2e-002"]');
+  await row.waitFor();
+  assert.equal(await row.getAttribute('data-state'), 'valid');
+  assert.match(await row.innerText(), /walkway/);
+  await shot(page, '24-authorisations-added');
+  page.once('dialog', (d) => d.accept());
+  await row.locator('[data-test=authorisation-revoke]').click();
+  await page.locator('[data-test=authorisations-table] tr[data-reference="arrêté e2e-002"][data-state=revoked]').waitFor();
+  const list = await apiGet(page, '/api/authorisations');
+  const a = list.body.find((x) => x.reference === 'arrêté e2e-002');
+  assert.equal(a.revoked_by, 'admin1');
+  assert.equal(a.valid_now, false);
+  assert.ok(list.body.find((x) => x.reference === 'arrêté e2e-001').valid_now, 'the other one still valid');
+  await shot(page, '25-authorisations-revoked');
+  // A second revoke is refused (409).
+  const me = await apiGet(page, '/api/me');
+  const again = await page.request.post(`/api/authorisations/${a.id}/revoke`, { headers: { 'X-CSRF-Token': me.body.csrf_token } });
+  assert.equal(again.status(), 409);
+  await logout(page);
   await page.context().close();
 });
 

@@ -12,6 +12,8 @@
 #      made from ../shared/data/video/car-detection.mp4                                         goal: ratio >= 0.9
 #   4. cameras sustained by `vigie serve` (scripts/bench/cameras.py): 720p H.264 25 fps real footage over RTSP on
 #      loopback, recording on, analysis at 5 fps; CPU per camera vs ffmpeg receiving the same streams  goal: >= 16
+#   5. case-gated track search (`vigie bench search`, issue 8): p50/p95 of the typical queries over 10 M synthetic
+#      tracks (VIGIE_BENCH_SEARCH_TRACKS), against the same queries over 1 M tracks            goal: p95 <= 100 ms
 # Each measurement runs 3 times (VIGIE_BENCH_ROUNDS), Vigie and its baseline alternating, and the best is kept.
 # Results: a table on stdout, bench-out/benchmarks.json, bench-out/benchmarks.md (for docs/benchmarks.md), and every
 # command's output under bench-out/logs/.
@@ -43,6 +45,12 @@ if [ "$baselines_only" = 0 ]; then
   echo
   echo "bench: cameras sustained by vigie serve (issue 5)"
   python3 scripts/bench/cameras.py --vigie "$vigie" --counts "${VIGIE_BENCH_CAMERAS:-4,8,12,16,20}"
+fi
+if [ "$baselines_only" = 0 ]; then
+  echo
+  echo "bench: case-gated track search over ${VIGIE_BENCH_SEARCH_TRACKS:-10000000} synthetic tracks (issue 8)"
+  # The databases are generated once under bench-out/ (about 1.7 GB for 10 M tracks, 4 min) and reused.
+  "$vigie" bench search --tracks "${VIGIE_BENCH_SEARCH_TRACKS:-10000000}" > bench-out/search.jsonl
 fi
 if [ "$baselines_only" = 0 ] && [ -d ../shared/data/plates-eu ]; then
   echo

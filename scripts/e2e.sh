@@ -126,7 +126,8 @@ add_user() { # name role [cameras]
   [ -n "${3:-}" ] && args+=(--cameras "$3")
   printf '%s\n' "$E2E_PASSWORD" | "$bin" "${args[@]}" >>"$out/users.log" 2>&1
 }
-users=("op1 operator" "sup1 supervisor" "park1 parking_agent" "op-lobby operator lobby" "admin1 admin")
+users=("op1 operator" "sup1 supervisor" "park1 parking_agent" "op-lobby operator lobby" "admin1 admin" "inv2 investigator"
+       "inv-other investigator")
 "$bin" user add --help >/dev/null 2>&1 || die "$bin has no 'vigie user add' (rebuild it)"
 for u in "${users[@]}"; do add_user $u || { cat "$out/users.log" >&2; die "vigie user add $u failed"; }; done
 
@@ -135,6 +136,13 @@ for u in "${users[@]}"; do add_user $u || { cat "$out/users.log" >&2; die "vigie
   --types intrusion --from "$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)" \
   --to "$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)" --config "$tmp/vigie.toml" >>"$out/users.log" 2>&1 \
   || { cat "$out/users.log" >&2; die "vigie authorisation add failed"; }
+
+# A review case (issue 8) over the walkway camera, from an hour ago to tomorrow: inv1 (made in the console by the
+# admin test) and inv2 are on it, inv-other is not.
+"$bin" case open "E2E-PV-2026-001" --authority "Parquet (e2e)" --cameras walkway \
+  --from "$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)" --to "$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)" \
+  --investigators inv1,inv2 --config "$tmp/vigie.toml" >>"$out/users.log" 2>&1 \
+  || { cat "$out/users.log" >&2; die "vigie case open failed"; }
 
 # The server, on a free port; its address from the line "... http://ADDR ...".
 (cd "$tmp" && exec "$bin" serve --config "$tmp/vigie.toml" --listen 127.0.0.1:0) >"$out/server.log" 2>&1 &

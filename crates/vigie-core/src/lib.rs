@@ -8,6 +8,7 @@
 //! - [`detect`]: raw detections as a struct of arrays ([`Detections`]).
 //! - [`track`]: track ids and tracked objects ([`TrackedObject`], `Option<TrackId>` never sentinels).
 //! - [`frame`]: decoded RGB frames with their media time.
+//! - [`mask`]: privacy masks (polygons filled in every frame shown, exported or recorded).
 //! - [`time`]: media time in 90 kHz units.
 //! - [`media`]: encoded frames (AVCC/HVCC samples) and stream parameters, shared by sources, recorder, decoder.
 
@@ -16,6 +17,7 @@ pub mod detect;
 pub mod error;
 pub mod frame;
 pub mod geom;
+pub mod mask;
 pub mod media;
 pub mod time;
 pub mod track;
@@ -25,6 +27,7 @@ pub use detect::Detections;
 pub use error::{Error, ErrorKind, Result, ResultExt};
 pub use frame::RgbFrame;
 pub use geom::{BBox, Point, Polygon, Segment};
+pub use mask::{MASK_FILL, MaskConfig, PrivacyMasks};
 pub use media::{EncodedFrame, StreamParams, VideoCodec};
 pub use time::Time90k;
 pub use track::{TrackId, TrackSummary, TrackedObject};

@@ -1,5 +1,5 @@
 //! Development tool for tuning the reader: reads every photo of a ground-truth folder and prints, for each photo not
-//! read exactly (every photo with a third argument), each crop's text boxes, raw readings, character probabilities
+//! read exactly against the ground truth with errata applied (every photo with a third argument), each crop's text boxes, raw readings, character probabilities
 //! and grammar decision, then the totals and the median CPU time per crop.
 //!
 //! `cargo run --release -p vigie-plates --example plates_eval -- DIR [det_side] [verbose]`
@@ -7,7 +7,7 @@
 //! RECMINW, BOXT, UNCLIP (see the field each sets below).
 
 use std::path::{Path, PathBuf};
-use vigie_plates::eval::{judge, parse_truth};
+use vigie_plates::eval::{Errata, judge_with_errata, parse_truth};
 use vigie_plates::{PlateReader, ReaderConfig, load_image};
 
 fn main() -> vigie_core::Result<()> {
@@ -56,7 +56,8 @@ fn main() -> vigie_core::Result<()> {
         .filter(|p| p.extension().is_some_and(|e| e == "txt"))
         .collect();
     files.sort();
-    let (mut n, mut found, mut exact, mut exact_o0) = (0, 0, 0, 0);
+    let errata = Errata::plates_eu();
+    let (mut n, mut found, mut exact, mut exact_o0, mut exact_errata) = (0, 0, 0, 0, 0);
     let mut crop_ms = Vec::new();
     for f in files {
         let Some(t) = parse_truth(&std::fs::read_to_string(&f)?) else {
@@ -64,16 +65,24 @@ fn main() -> vigie_core::Result<()> {
         };
         let frame = load_image(&dir.join(&t.file))?;
         let rep = reader.read_detailed(&frame, None)?;
-        let o = judge(&t, &rep.plates);
+        let o = judge_with_errata(&t, &errata, &rep.plates);
         n += 1;
         found += o.found as usize;
         exact += o.exact as usize;
         exact_o0 += o.exact_o0 as usize;
+        exact_errata += o.exact_errata as usize;
         for c in &rep.crops {
             crop_ms.push(c.ocr_cpu.unwrap_or(c.ocr_time).as_secs_f64() * 1000.0);
         }
-        if !o.exact_o0 || verbose {
-            println!("{} truth {} read {:?} found {}", t.file, t.text, o.read, o.found);
+        if !o.exact_errata || verbose {
+            println!(
+                "{} truth {} (errata: {}) read {:?} found {}",
+                t.file,
+                t.text,
+                errata.apply(&t).text,
+                o.read,
+                o.found
+            );
             for c in &rep.crops {
                 println!("  crop {:?} {:.0} ms", c.region, c.ocr_time.as_secs_f64() * 1000.0);
                 for l in &c.lines {
@@ -94,7 +103,7 @@ fn main() -> vigie_core::Result<()> {
     }
     crop_ms.sort_by(f64::total_cmp);
     println!(
-        "images {n} found {found} exact {exact} exact_o0 {exact_o0} crops {} median cpu ms/crop {:.1} mean {:.1}",
+        "images {n} found {found} exact {exact} exact_errata {exact_errata} exact_o0 {exact_o0} crops {} median cpu ms/crop {:.1} mean {:.1}",
         crop_ms.len(),
         crop_ms.get(crop_ms.len() / 2).copied().unwrap_or(0.0),
         crop_ms.iter().sum::<f64>() / crop_ms.len().max(1) as f64

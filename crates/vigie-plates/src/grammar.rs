@@ -6,6 +6,13 @@
 //!   `SS`; the number is never `000`. `WW` left blocks (temporary plates) are accepted.
 //! - [`PlateFormat::FrenchFni`]: `1234 AB 56` (FNI, before 2009): 1-4 digits (no leading zero), 2-3 letters (no I,
 //!   no O), a two-digit département `01`-`95` or `2A` / `2B` (Corsica). Overseas (`971`-`976`) is not accepted.
+//! - [`PlateFormat::SlovakStandard`]: `BA-123AB`: a district code of [`SK_DISTRICTS`], three digits, two letters
+//!   (any letter, so `RK-340AO` keeps its O).
+//! - [`PlateFormat::SlovakPersonal`]: `KM-BORAK`: a district code and five letters or digits, letters only allowed.
+//!   No position fixes the kind of character, so it is never repaired; [`decide`] takes one only from the
+//!   recogniser's own reading when every character is sure ([`PERSONAL_MIN_CHAR`]), no French format, EU shape or
+//!   confusion-repaired standard Slovak plate fits it, and it is no known badge (`PEUGEOT`, `SANDERO`, ...: a make
+//!   or model whose first letters are a district code). `FELICIA` (no district `FE`) stays no plate.
 //! - [`PlateFormat::Eu`]: the generic European fallback: 5-8 letters and digits with at least one of each.
 //!
 //! Texts are compared and printed normalised: upper-case ASCII letters and digits only, no separators.
@@ -13,14 +20,14 @@
 //! # Repair
 //! [`repair`] works on text alone: a text that is already a valid French plate is kept; otherwise, when the
 //! usual confusions (O/0, D/0, Q/0, I/1, B/8, S/5, Z/2, G/6) at the positions where a French format wants a digit
-//! or a letter make it one, it is repaired (fewest substitutions first, SIV before FNI); otherwise a valid generic
-//! EU text is kept as is. So: a valid French plate is never changed, a valid EU plate is only changed when it is
+//! or a letter make it one, it is repaired (fewest substitutions first, SIV before FNI), then likewise for the
+//! Slovak standard format; otherwise a valid personalised Slovak or generic EU text is kept as is. So: a valid French plate is never changed, a valid EU plate is only changed when it is
 //! one confusion away from a French format (Vigie is deployed in France; see [`repair`]), and repair is idempotent.
 //!
 //! [`decide`] works on the recogniser's per-character probabilities and also knows the common shapes of other EU
 //! plates ([`EU_SHAPES`]): every format or shape of the right length proposes its best constrained reading, and the
-//! readings compete on a score: the mean character value times a prior (French 0.98, EU shape 0.96, generic EU
-//! 0.92). A character's value is its probability plus a share of the probability of its confusion partners that
+//! readings compete on a score: the mean character value times a prior (French 0.98, Slovak standard 0.97, EU
+//! shape 0.96, Slovak personalised 0.95, generic EU 0.92). A character's value is its probability plus a share of the probability of its confusion partners that
 //! the position does not allow (0.9 for O/0 and I/1, 0.8 for B/8, S/5, Z/2, 0.7 for D/0 and G/6, 0.6 for Q/0): a
 //! position that wants a letter turns most of a `0` into an `O`. A substituted character needs some support (at least 0.2) or the reading is
 //! dropped: `FELICIA` is no plate. One doubtful character (its 36 symbol probabilities add up to less than 0.8:
@@ -54,6 +61,11 @@ pub enum PlateFormat {
     FrenchSiv,
     /// French FNI `1234 AB 56`.
     FrenchFni,
+    /// Slovak standard `BA-123AB`: a district code of [`SK_DISTRICTS`], three digits, two letters.
+    SlovakStandard,
+    /// Slovak personalised `KM-BORAK`: a district code of [`SK_DISTRICTS`] and five letters or digits (letters only
+    /// allowed). [`decide`] reads one only from a sure raw reading (see [`PERSONAL_MIN_CHAR`]).
+    SlovakPersonal,
     /// Generic European: 5-8 letters and digits, at least one of each.
     Eu,
 }
@@ -63,7 +75,20 @@ impl PlateFormat {
         match self {
             PlateFormat::FrenchSiv => "french_siv",
             PlateFormat::FrenchFni => "french_fni",
+            PlateFormat::SlovakStandard => "slovak_standard",
+            PlateFormat::SlovakPersonal => "slovak_personal",
             PlateFormat::Eu => "eu",
+        }
+    }
+
+    /// The format [`PlateFormat::as_str`] names; generic EU for any other name.
+    pub fn from_name(name: &str) -> PlateFormat {
+        match name {
+            "french_siv" => PlateFormat::FrenchSiv,
+            "french_fni" => PlateFormat::FrenchFni,
+            "slovak_standard" => PlateFormat::SlovakStandard,
+            "slovak_personal" => PlateFormat::SlovakPersonal,
+            _ => PlateFormat::Eu,
         }
     }
 
@@ -71,6 +96,8 @@ impl PlateFormat {
     fn prior(self) -> f32 {
         match self {
             PlateFormat::FrenchSiv | PlateFormat::FrenchFni => FRENCH_PRIOR,
+            PlateFormat::SlovakStandard => SLOVAK_PRIOR,
+            PlateFormat::SlovakPersonal => PERSONAL_PRIOR,
             PlateFormat::Eu => GENERIC_PRIOR,
         }
     }
@@ -78,6 +105,10 @@ impl PlateFormat {
 
 /// Prior of a reading that fits a French format.
 const FRENCH_PRIOR: f32 = 0.98;
+/// Prior of a reading that fits the Slovak standard format (a real district code: more specific than a shape).
+const SLOVAK_PRIOR: f32 = 0.97;
+/// Prior of a Slovak personalised reading (only ever the recogniser's own sure reading, see [`decide`]).
+const PERSONAL_PRIOR: f32 = 0.95;
 /// Prior of a reading that fits one of [`EU_SHAPES`].
 const SHAPE_PRIOR: f32 = 0.96;
 /// Prior of a reading that only fits the generic EU rule.
@@ -150,6 +181,10 @@ enum Slot {
     Letter(u32),
     /// Second character of a French département: a digit, or `A`/`B` after a `2` (Corsica).
     Dept2,
+    /// First letter of a Slovak district code.
+    SkDistrict1,
+    /// Second letter of a Slovak district code (after the first).
+    SkDistrict2,
 }
 
 const ALL_LETTERS: u32 = (1 << 26) - 1;
@@ -173,6 +208,8 @@ impl Slot {
             Slot::Digit => c.is_ascii_digit(),
             Slot::Letter(m) => c.is_ascii_uppercase() && m & (1 << (c - b'A')) != 0,
             Slot::Dept2 => c.is_ascii_digit() || (prev == Some(b'2') && (c == b'A' || c == b'B')),
+            Slot::SkDistrict1 => SK_DISTRICTS.iter().any(|d| d[0] == c),
+            Slot::SkDistrict2 => prev.is_some_and(|p| is_sk_district(&[p, c])),
         }
     }
 }
@@ -240,8 +277,70 @@ fn extra_rules(format: PlateFormat, t: &[u8]) -> bool {
                 });
             dept_ok && t[0] != b'0'
         }
+        PlateFormat::SlovakStandard | PlateFormat::SlovakPersonal => is_sk_district(&t[0..2]),
         PlateFormat::Eu => true,
     }
+}
+
+/// Slovak district codes (evidenčné čísla vozidiel), from the list of the annex of Vyhláška MV SR č. 9/2009 Z. z.
+/// (as amended; mirrored in Wikipedia, "Vehicle registration plates of Slovakia"): one code per district, and the
+/// additional codes the large districts received when their series ran out (Bratislava BL, BT, BD, BE, BI; Banská
+/// Bystrica BC; Košice KI; Nitra NI; Prešov PV; Trnava TA; Trenčín TC; Žilina ZI). A new code needs a line here.
+pub const SK_DISTRICTS: &[[u8; 2]] = &[
+    *b"BA", *b"BB", *b"BC", *b"BD", *b"BE", *b"BI", *b"BJ", *b"BL", *b"BN", *b"BR", *b"BS", *b"BT", *b"BY", *b"CA",
+    *b"DK", *b"DS", *b"DT", *b"GA", *b"GL", *b"HC", *b"HE", *b"IL", *b"KA", *b"KE", *b"KI", *b"KK", *b"KM", *b"KN",
+    *b"KS", *b"LC", *b"LE", *b"LM", *b"LV", *b"MA", *b"MI", *b"ML", *b"MT", *b"MY", *b"NI", *b"NM", *b"NO", *b"NR",
+    *b"NZ", *b"PB", *b"PD", *b"PE", *b"PK", *b"PN", *b"PO", *b"PP", *b"PT", *b"PU", *b"PV", *b"RA", *b"RK", *b"RS",
+    *b"RV", *b"SA", *b"SB", *b"SC", *b"SE", *b"SI", *b"SK", *b"SL", *b"SN", *b"SO", *b"SP", *b"SV", *b"TA", *b"TC",
+    *b"TN", *b"TO", *b"TR", *b"TS", *b"TT", *b"TV", *b"VK", *b"VT", *b"ZA", *b"ZC", *b"ZH", *b"ZI", *b"ZM", *b"ZV",
+];
+
+/// Whether `code` (two upper-case letters) is a Slovak district code.
+pub fn is_sk_district(code: &[u8]) -> bool {
+    code.len() == 2 && SK_DISTRICTS.iter().any(|d| d[..] == *code)
+}
+
+/// Makes and models of vehicles whose badge is a district code and five letters: never read as a personalised
+/// Slovak plate (a boot badge is a sure, well-printed line of text).
+const BADGES: &[&str] = &[
+    "BLUEHDI", "BLUETEC", "CALIBRA", "CAPTIVA", "CARISMA", "CAYENNE", "PEUGEOT", "PORSCHE", "SANDERO", "SANTAFE",
+    "SENATOR", "SOLARIS", "SORENTO", "SPECIAL", "TOUAREG", "TOURING", "TOURNEO", "TRAFFIC", "TRANSIT",
+];
+
+/// The Slovak standard format: district, three digits, two letters.
+fn slovak_templates(len: usize) -> Vec<Template> {
+    if len != 7 {
+        return Vec::new();
+    }
+    vec![Template {
+        format: PlateFormat::SlovakStandard,
+        shape: "",
+        slots: vec![
+            Slot::SkDistrict1,
+            Slot::SkDistrict2,
+            Slot::Digit,
+            Slot::Digit,
+            Slot::Digit,
+            Slot::Letter(ALL_LETTERS),
+            Slot::Letter(ALL_LETTERS),
+        ],
+    }]
+}
+
+/// Whether `t` has the shape of a Slovak personalised plate: a district code and five letters or digits.
+fn fits_personal(t: &[u8]) -> bool {
+    t.len() == 7
+        && is_sk_district(&t[0..2])
+        && t[2..].iter().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+        && !BADGES.iter().any(|b| b.as_bytes() == t)
+}
+
+/// Whether the confusions could turn `t` into a standard plate (district, digits, letters): such a reading is
+/// never taken as personalised (the standard format reads it).
+fn repairable_to_standard(t: &[u8]) -> bool {
+    let digit = |c: u8| c.is_ascii_digit() || partners(c).any(|p| p.is_ascii_digit());
+    let letter = |c: u8| c.is_ascii_uppercase() || partners(c).any(|p| p.is_ascii_uppercase());
+    t.len() == 7 && t[2..5].iter().all(|&c| digit(c)) && t[5..7].iter().all(|&c| letter(c))
 }
 
 /// Common shapes of other European plates (`L` letter, `D` digit), used by [`decide`] to repair confusions at
@@ -304,14 +403,17 @@ pub fn classify(text: &str) -> Option<PlateFormat> {
     if !t.iter().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()) {
         return None;
     }
-    if let Some(tp) = french_templates(t.len()).iter().find(|tp| tp.fits(t)) {
+    if let Some(tp) = french_templates(t.len())
+        .iter()
+        .chain(slovak_templates(t.len()).iter())
+        .find(|tp| tp.fits(t))
+    {
         return Some(tp.format);
     }
-    let digits = t.iter().filter(|c| c.is_ascii_digit()).count();
-    if (5..=8).contains(&t.len()) && digits > 0 && digits < t.len() {
-        return Some(PlateFormat::Eu);
+    if fits_personal(t) {
+        return Some(PlateFormat::SlovakPersonal);
     }
-    None
+    is_generic_eu(t).then_some(PlateFormat::Eu)
 }
 
 /// Pairs of symbols that OCR confuses, with the share of a character's probability that a substitution by its
@@ -364,14 +466,30 @@ pub fn repair(s: &str) -> Option<Plate> {
     let n = normalise(s);
     let t = n.as_bytes();
     let fr = french_templates(t.len());
-    if let Some(tp) = fr.iter().find(|tp| tp.fits(t)) {
+    let sk = slovak_templates(t.len());
+    if let Some(tp) = fr.iter().chain(sk.iter()).find(|tp| tp.fits(t)) {
         return Some(Plate {
             text: n,
             format: tp.format,
         });
     }
+    // French formats first (Vigie is deployed in France), then the Slovak standard one.
+    if let Some((out, format)) = repair_with(&fr, t).or_else(|| repair_with(&sk, t)) {
+        return Some(Plate {
+            text: String::from_utf8(out).unwrap_or_default(),
+            format,
+        });
+    }
+    classify(&n).map(|format| Plate { text: n, format })
+}
+
+/// The repair of `t` into one of `templates` with the fewest confusion substitutions, if any.
+fn repair_with(templates: &[Template], t: &[u8]) -> Option<(Vec<u8>, PlateFormat)> {
     let mut best: Option<(usize, Vec<u8>, PlateFormat)> = None;
-    for tp in &fr {
+    for tp in templates {
+        if tp.slots.len() != t.len() {
+            continue;
+        }
         let mut out = t.to_vec();
         let mut subs = 0;
         let mut ok = true;
@@ -395,13 +513,7 @@ pub fn repair(s: &str) -> Option<Plate> {
             best = Some((subs, out, tp.format));
         }
     }
-    if let Some((_, out, format)) = best {
-        return Some(Plate {
-            text: String::from_utf8(out).unwrap_or_default(),
-            format,
-        });
-    }
-    classify(&n).map(|format| Plate { text: n, format })
+    best.map(|(_, out, format)| (out, format))
 }
 
 /// The reading [`decide`] chose.
@@ -511,26 +623,42 @@ pub fn decide(probs: &[CharProbs]) -> Option<Decision> {
     let mut cands: Vec<Decision> = Vec::new();
     let raw: Vec<u8> = probs.iter().map(|p| ALPHABET[argmax(p)]).collect();
     let raw_text = String::from_utf8(raw).unwrap_or_default();
-    if classify(&raw_text) == Some(PlateFormat::Eu) {
-        let conf: Vec<f32> = probs.iter().map(|p| p[argmax(p)]).collect();
+    let conf: Vec<f32> = probs.iter().map(|p| p[argmax(p)]).collect();
+    let raw_format = match classify(&raw_text) {
+        Some(PlateFormat::SlovakPersonal) if sure_personal(&raw_text, &conf) => Some(PlateFormat::SlovakPersonal),
+        // Not sure enough to be personalised: only the generic rule (a digit and a letter) may keep it as read.
+        Some(PlateFormat::SlovakPersonal | PlateFormat::Eu) if is_generic_eu(raw_text.as_bytes()) => {
+            Some(PlateFormat::Eu)
+        }
+        _ => None,
+    };
+    if let Some(format) = raw_format {
         let confidence = mean(&conf);
         cands.push(Decision {
             text: raw_text,
-            format: PlateFormat::Eu,
+            format,
             confidence,
             char_confidence: conf,
-            score: confidence * GENERIC_PRIOR,
+            score: confidence * format.prior(),
             substitutions: 0,
             dropped: None,
         });
     }
-    for tp in french_templates(n).iter().chain(eu_templates(n).iter()) {
+    for tp in french_templates(n)
+        .iter()
+        .chain(slovak_templates(n).iter())
+        .chain(eu_templates(n).iter())
+    {
         if let Some(d) = constrained(probs, tp) {
             cands.push(d);
         }
     }
     if n > 5 {
-        let shorter: Vec<Template> = french_templates(n - 1).into_iter().chain(eu_templates(n - 1)).collect();
+        let shorter: Vec<Template> = french_templates(n - 1)
+            .into_iter()
+            .chain(slovak_templates(n - 1))
+            .chain(eu_templates(n - 1))
+            .collect();
         for i in 0..n {
             if probs[i].iter().sum::<f32>() >= DROP_BELOW {
                 continue;
@@ -554,6 +682,32 @@ pub fn decide(probs: &[CharProbs]) -> Option<Decision> {
         Some(b) if b.score >= d.score => Some(b),
         _ => Some(d),
     })
+}
+
+/// Each character of a personalised reading must be at least this sure (its most probable symbol's probability).
+pub const PERSONAL_MIN_CHAR: f32 = 0.9;
+
+/// Whether a raw reading that has the shape of a Slovak personalised plate may be taken as one: every character
+/// sure ([`PERSONAL_MIN_CHAR`]), no known badge, no French format or EU shape that fits it as it is, and no standard
+/// Slovak plate the confusions could make of it (those formats read it instead).
+fn sure_personal(text: &str, conf: &[f32]) -> bool {
+    let t = text.as_bytes();
+    fits_personal(t)
+        && conf.iter().all(|&c| c >= PERSONAL_MIN_CHAR)
+        && !repairable_to_standard(t)
+        && !french_templates(t.len())
+            .iter()
+            .chain(eu_templates(t.len()).iter())
+            .any(|tp| tp.fits(t))
+}
+
+/// The generic EU rule: 5-8 letters and digits, at least one of each.
+fn is_generic_eu(t: &[u8]) -> bool {
+    let digits = t.iter().filter(|c| c.is_ascii_digit()).count();
+    (5..=8).contains(&t.len())
+        && digits > 0
+        && digits < t.len()
+        && t.iter().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
 }
 
 /// One-hot probabilities of a text (each character certain), for tests and for texts that come without
@@ -621,6 +775,84 @@ mod tests {
         assert_eq!(r(""), None);
     }
 
+    #[test]
+    fn slovak_formats() {
+        assert!(is_sk_district(b"KM") && is_sk_district(b"RK") && is_sk_district(b"ZV") && is_sk_district(b"BA"));
+        assert!(!is_sk_district(b"FE") && !is_sk_district(b"AB") && !is_sk_district(b"K"));
+        // Letters SIV excludes, or the number 000: Slovak standard, not SIV.
+        assert_eq!(classify("RK340AO"), Some(PlateFormat::SlovakStandard));
+        assert_eq!(classify("BA000UI"), Some(PlateFormat::SlovakStandard));
+        // Both grammars fit: French first.
+        assert_eq!(classify("RK099AN"), Some(PlateFormat::FrenchSiv));
+        // District + five characters: personalised; not a district: nothing (letters only) or generic EU.
+        assert_eq!(classify("KMBORAK"), Some(PlateFormat::SlovakPersonal));
+        assert_eq!(classify("FELICIA"), None);
+        assert_eq!(classify("PEUGEOT"), None, "a known badge");
+        assert_eq!(classify("AB1CDEF"), Some(PlateFormat::Eu));
+        assert_eq!(
+            PlateFormat::from_name(PlateFormat::SlovakPersonal.as_str()),
+            PlateFormat::SlovakPersonal
+        );
+        assert_eq!(
+            PlateFormat::from_name(PlateFormat::SlovakStandard.as_str()),
+            PlateFormat::SlovakStandard
+        );
+        assert_eq!(PlateFormat::from_name("nonsense"), PlateFormat::Eu);
+        for f in [
+            PlateFormat::FrenchSiv,
+            PlateFormat::FrenchFni,
+            PlateFormat::SlovakStandard,
+            PlateFormat::SlovakPersonal,
+            PlateFormat::Eu,
+        ] {
+            assert_eq!(
+                serde_json::to_value(f).unwrap(),
+                f.as_str(),
+                "the JSON name is the name"
+            );
+            assert_eq!(PlateFormat::from_name(f.as_str()), f);
+        }
+    }
+
+    #[test]
+    fn slovak_repair_by_position() {
+        let r = |s: &str| repair(s).map(|p| (p.text, p.format));
+        // The digits of a standard plate: O -> 0 (French SIV repairs it first when it can).
+        assert_eq!(r("RK-O99AN"), Some(("RK099AN".into(), PlateFormat::FrenchSiv)));
+        // SIV cannot (the letter O at the end): the Slovak standard format repairs the digit.
+        assert_eq!(r("RK-3O9AO"), Some(("RK309AO".into(), PlateFormat::SlovakStandard)));
+        // The district repairs too: 8A -> BA.
+        assert_eq!(r("8A-123UI"), Some(("BA123UI".into(), PlateFormat::SlovakStandard)));
+        // A personalised plate is kept as it is: no position of it fixes the kind of character.
+        assert_eq!(r("KM-BORAK"), Some(("KMBORAK".into(), PlateFormat::SlovakPersonal)));
+        assert_eq!(r("KM-B0RAK"), Some(("KMB0RAK".into(), PlateFormat::SlovakPersonal)));
+    }
+
+    #[test]
+    fn decide_slovak_personalised_only_when_sure() {
+        // Sure raw reading: kept, not "repaired" to KM80RAK by a shape.
+        let d = decide(&certain("KMBORAK")).unwrap();
+        assert_eq!(
+            (d.text.as_str(), d.format, d.substitutions),
+            ("KMBORAK", PlateFormat::SlovakPersonal, 0)
+        );
+        // One unsure character: not personalised; the GB shape reads it as before.
+        let mut p = certain("KMBORAI");
+        p[6][symbol_index(b'I').unwrap()] = 0.79;
+        let d = decide(&p).unwrap();
+        assert_eq!((d.text.as_str(), d.format), ("KM80RAI", PlateFormat::Eu));
+        // A reading the confusions make standard is read as standard: the ground truth's RKO99AN is RK099AN.
+        assert_eq!(decide(&certain("RKO99AN")).unwrap().text, "RK099AN");
+        assert_eq!(decide(&certain("RK3OOAG")).unwrap().text, "RK300AG");
+        // Badges: not a district, or a known make, are no personalised plates.
+        assert!(decide(&certain("FELICIA")).is_none());
+        assert!(decide(&certain("PEUGEOT")).is_none());
+        assert!(decide(&certain("SANDERO")).is_none());
+        // A Slovak standard plate with letters SIV excludes keeps them.
+        let d = decide(&certain("BA302OZ")).unwrap();
+        assert_eq!((d.text.as_str(), d.format), ("BA302OZ", PlateFormat::SlovakStandard));
+    }
+
     fn onehot_with(text: &str, pos: usize, alt: u8, p_alt: f32) -> Vec<CharProbs> {
         let mut v = certain(text);
         let k = symbol_index(text.as_bytes()[pos]).unwrap();
@@ -638,9 +870,9 @@ mod tests {
             ("AB023CD", PlateFormat::FrenchSiv, 1)
         );
         assert!(d.confidence > 0.98 && d.confidence < 1.0);
-        // A Slovak plate with a letter O where SIV forbids it keeps its O (no confusion partner is a letter).
+        // A Slovak plate with a letter O where SIV forbids it keeps its O (the Slovak format allows it).
         let d = decide(&certain("RK340AO")).unwrap();
-        assert_eq!((d.text.as_str(), d.format), ("RK340AO", PlateFormat::Eu));
+        assert_eq!((d.text.as_str(), d.format), ("RK340AO", PlateFormat::SlovakStandard));
         // A Czech plate read with 8 for the B: the shape DLDDDDD repairs it.
         let d = decide(&certain("1880338")).unwrap();
         assert_eq!(d.text, "1B80338");
@@ -699,6 +931,25 @@ mod tests {
             .prop_map(|(n, l, d)| format!("{n} {l} {d}"))
     }
 
+    fn sk_district() -> impl Strategy<Value = String> {
+        proptest::sample::select(SK_DISTRICTS).prop_map(|d| String::from_utf8_lossy(&d).into_owned())
+    }
+
+    fn slovak() -> impl Strategy<Value = String> {
+        (
+            sk_district(),
+            0u32..1000,
+            proptest::string::string_regex("[A-Z]{2}").unwrap(),
+        )
+            .prop_map(|(d, n, l)| format!("{d}-{n:03}{l}"))
+    }
+
+    fn slovak_personal() -> impl Strategy<Value = String> {
+        (sk_district(), proptest::string::string_regex("[A-Z0-9]{5}").unwrap())
+            .prop_filter("not a badge", |(d, t)| !BADGES.contains(&format!("{d}{t}").as_str()))
+            .prop_map(|(d, t)| format!("{d}-{t}"))
+    }
+
     fn eu() -> impl Strategy<Value = String> {
         proptest::string::string_regex("[A-Z0-9]{5,8}")
             .unwrap()
@@ -726,12 +977,40 @@ mod tests {
             prop_assert_eq!(d.text, normalise(&p));
         }
 
+        /// A valid Slovak standard plate is never changed, by text repair or by the decision on a sure reading.
+        #[test]
+        fn valid_slovak_survives(p in slovak()) {
+            let r = repair(&p).unwrap();
+            prop_assert_eq!(&r.text, &normalise(&p));
+            prop_assert!(matches!(r.format, PlateFormat::SlovakStandard | PlateFormat::FrenchSiv));
+            let d = decide(&certain(&p)).unwrap();
+            prop_assert_eq!(d.text, normalise(&p));
+        }
+
+        /// A personalised plate survives text repair unless the confusions make it a standard plate; a sure reading
+        /// of it is decided unchanged unless a format or shape reads it (then it is one of those plates).
+        #[test]
+        fn valid_slovak_personal_survives(p in slovak_personal()) {
+            let n = normalise(&p);
+            let r = repair(&p).unwrap();
+            if r.text != n {
+                prop_assert!(matches!(r.format, PlateFormat::FrenchSiv | PlateFormat::FrenchFni | PlateFormat::SlovakStandard));
+            }
+            if sure_personal(&n, &[1.0; 7]) {
+                let d = decide(&certain(&p)).unwrap();
+                prop_assert_eq!((d.text, d.format), (n, PlateFormat::SlovakPersonal));
+            }
+        }
+
         /// A valid generic EU plate survives unless it is one confusion away from a French plate.
         #[test]
         fn valid_eu_survives(p in eu()) {
             let r = repair(&p).unwrap();
             if r.text != p {
-                prop_assert!(matches!(r.format, PlateFormat::FrenchSiv | PlateFormat::FrenchFni), "{} -> {:?}", p, r);
+                prop_assert!(
+                    matches!(r.format, PlateFormat::FrenchSiv | PlateFormat::FrenchFni | PlateFormat::SlovakStandard),
+                    "{} -> {:?}", p, r
+                );
                 prop_assert_eq!(r.text.len(), p.len());
             }
         }

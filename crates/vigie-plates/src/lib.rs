@@ -27,6 +27,7 @@ pub mod eval;
 pub mod grammar;
 pub mod parking;
 pub mod read;
+pub mod stage;
 pub mod tracks;
 pub mod vote;
 

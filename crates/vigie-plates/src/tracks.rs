@@ -70,6 +70,15 @@ create table track_plate (
 create index track_plate_by_stored on track_plate (stored_unix_ms);
 ";
 
+/// The `format` column of a plate: schema version 1 knows the French formats and `eu`; a Slovak plate (standard or
+/// personalised) is an EU plate there (the text says which; no schema change for a label).
+fn stored_format(f: crate::PlateFormat) -> &'static str {
+    match f {
+        crate::PlateFormat::FrenchSiv | crate::PlateFormat::FrenchFni | crate::PlateFormat::Eu => f.as_str(),
+        crate::PlateFormat::SlovakStandard | crate::PlateFormat::SlovakPersonal => crate::PlateFormat::Eu.as_str(),
+    }
+}
+
 /// One vehicle track's plate, as stored.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TrackPlate {
@@ -218,7 +227,7 @@ impl TrackPlateStore {
                     p.first_seen_unix_ms,
                     p.last_seen_unix_ms,
                     p.plate,
-                    p.format.as_str(),
+                    stored_format(p.format),
                     p.confidence,
                     p.reads,
                     p.crops,
@@ -248,11 +257,7 @@ impl TrackPlateStore {
                         first_seen_unix_ms: r.get(3)?,
                         last_seen_unix_ms: r.get(4)?,
                         plate: r.get(5)?,
-                        format: match format.as_str() {
-                            "french_siv" => crate::PlateFormat::FrenchSiv,
-                            "french_fni" => crate::PlateFormat::FrenchFni,
-                            _ => crate::PlateFormat::Eu,
-                        },
+                        format: crate::PlateFormat::from_name(&format),
                         confidence: r.get(7)?,
                         reads: r.get(8)?,
                         crops: r.get(9)?,
@@ -399,6 +404,20 @@ mod tests {
         assert!(s.run(8).unwrap().is_empty());
         assert_eq!(s.purge_before(150).unwrap(), 1);
         assert_eq!(s.run(7).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn slovak_plates_are_stored_as_eu() {
+        let mut s = TrackPlateStore::open_in_memory(1).unwrap();
+        let mut p = plate(1, "KMBORAK");
+        p.format = crate::PlateFormat::SlovakPersonal;
+        s.save(&p, 100).unwrap();
+        let mut q = plate(2, "RK340AO");
+        q.format = crate::PlateFormat::SlovakStandard;
+        s.save(&q, 100).unwrap();
+        let v = s.run(7).unwrap();
+        assert_eq!((v[0].plate.as_str(), v[0].format), ("KMBORAK", crate::PlateFormat::Eu));
+        assert_eq!((v[1].plate.as_str(), v[1].format), ("RK340AO", crate::PlateFormat::Eu));
     }
 
     #[test]

@@ -105,6 +105,12 @@ pub struct AnalysisSetup {
     pub audit: Option<Arc<std::sync::Mutex<vigie_audit::AuditLog>>>,
     /// Where event messages are also POSTed (`[server] webhooks`).
     pub webhooks: Option<Arc<crate::webhook::Webhooks>>,
+    /// Privacy masks, filled in every decoded frame before anything else sees it (motion gate, detector, live
+    /// view, event snapshots).
+    pub masks: Vec<vigie_core::MaskConfig>,
+    /// Plate reading for the parking pre-check (cameras with parking zones): started with the session, its
+    /// plates go to the parking database only (`vigie_plates::stage`), never to the event database.
+    pub plates: Option<vigie_plates::stage::StageSetup>,
 }
 
 /// Seconds between two detector runs on a still scene with no track alive (catches slow, small movers the gate
@@ -161,17 +167,22 @@ impl CameraClock {
 
 /// Sends the batched tracks of `run` to the store thread (dropped when there is no run yet).
 fn send_tracks(store: &StoreHandle, run: Option<RunId>, tracks: &mut crate::tracks::TrackBatcher) {
-    let (boxes, ended) = tracks.take();
+    let (boxes, ended, colours) = tracks.take();
     if let Some(run) = run
         && !(boxes.is_empty() && ended.is_empty())
     {
-        let _ = store.send(StoreCmd::Tracks { run, boxes, ended });
+        let _ = store.send(StoreCmd::Tracks {
+            run,
+            boxes,
+            ended,
+            colours,
+        });
     }
 }
 
 /// The analysis thread of one camera.
 pub fn run_analysis(
-    setup: AnalysisSetup,
+    mut setup: AnalysisSetup,
     pool: Arc<InferencePool>,
     store: StoreHandle,
     handle: CameraHandle,
@@ -188,6 +199,7 @@ pub fn run_analysis(
         .motion_gate
         .then(|| MotionGate::new(vigie_video::MotionConfig::default()));
     let mut tracker = vigie_track::Tracker::new(setup.tracker);
+    let mut masks = vigie_core::PrivacyMasks::new(&setup.masks);
     let mut tracks = crate::tracks::TrackBatcher::default();
     let mut clock = CameraClock::default();
     let mut wall: Option<WallClockSource> = None;
@@ -204,13 +216,17 @@ pub fn run_analysis(
         crate::authz::authorised_rules(&rules, &setup.camera, &setup.authz, crate::unix_ms());
     log_scope_change(&setup, &[], &blocked);
     let mut last_check = std::time::Instant::now();
+    let mut plates_setup = setup.plates.take();
+    let mut plates: Option<(vigie_plates::stage::Feeder, vigie_plates::stage::PlateWorker)> = None;
 
     for msg in rx {
         let f = match msg {
             AnaMsg::Reset => {
                 clock.reset();
                 // Tracks cannot bridge an outage: end them, and let the rules end what depended on them.
-                tracks.end(&tracker.finish());
+                let ended = tracker.finish();
+                plates_ended(&mut plates, &ended);
+                tracks.end(&ended);
                 send_tracks(&store, run, &mut tracks);
                 alive_tracks = 0;
                 continue;
@@ -233,7 +249,9 @@ pub fn run_analysis(
             continue;
         }
         let t = clock.map(frame.pts);
-        let frame = RgbFrame { pts: t, ..frame };
+        let mut frame = RgbFrame { pts: t, ..frame };
+        // Privacy masks first: nothing downstream (live view, snapshots, analysis) sees the masked pixels.
+        masks.apply(&mut frame);
         if let Some(g) = &mut gate {
             let m = g.push(&frame);
             let keepalive = last_detect.is_none_or(|l| t.0 - l.0 >= STILL_KEEPALIVE.0);
@@ -288,6 +306,15 @@ pub fn run_analysis(
                 setup.fps,
                 &setup.model,
             )?);
+            if let (Some(mut ps), Some(run_id)) = (plates_setup.take(), run) {
+                ps.labels = labels.clone();
+                ps.run_id = run_id.0;
+                ps.video_start = started;
+                match vigie_plates::stage::start_stage(ps) {
+                    Ok(p) => plates = Some(p),
+                    Err(e) => eprintln!("vigie serve: camera {}: plate reader: {e}", setup.camera),
+                }
+            }
         }
         let (Some(eng), Some(run_id)) = (engine.as_mut(), run) else {
             continue;
@@ -305,8 +332,13 @@ pub fn run_analysis(
         }
         last_detect = Some(t);
         let objects = tracker.update(&dets, t);
-        tracks.observe(t, &objects, &labels);
-        tracks.end(&tracker.take_ended());
+        tracks.observe(t, &objects, &labels, Some(&frame));
+        if let Some((feeder, _)) = plates.as_mut() {
+            feeder.observe(&frame, &objects);
+        }
+        let ended = tracker.take_ended();
+        plates_ended(&mut plates, &ended);
+        tracks.end(&ended);
         if tracks.ready(500) {
             send_tracks(&store, run, &mut tracks);
         }
@@ -335,6 +367,8 @@ pub fn run_analysis(
             frame: frame.clone(),
             objects: objects
                 .iter()
+                // An object entirely inside a privacy mask is not drawn on the live view either.
+                .filter(|o| !masks.hides_box(frame.width, frame.height, [o.bbox.x1, o.bbox.y1, o.bbox.x2, o.bbox.y2]))
                 .map(|o| {
                     LiveObject::new(
                         o.track_id.get(),
@@ -348,8 +382,16 @@ pub fn run_analysis(
         analysed += 1;
         metrics.frames_analysed.fetch_add(1, Ordering::Relaxed);
     }
-    tracks.end(&tracker.finish());
+    let ended = tracker.finish();
+    plates_ended(&mut plates, &ended);
+    tracks.end(&ended);
     send_tracks(&store, run, &mut tracks);
+    if let Some((feeder, worker)) = plates.take() {
+        drop(feeder); // the reader finishes the crops in flight, then stops
+        if let Err(e) = worker.finish() {
+            eprintln!("vigie serve: camera {}: plate reader: {e}", setup.camera);
+        }
+    }
     if let (Some(eng), Some(run_id)) = (engine.as_mut(), run) {
         eng.finish();
         while let Some(ev) = eng.pull() {
@@ -366,6 +408,18 @@ pub fn run_analysis(
         });
     }
     Ok(())
+}
+
+/// Tells the plate stage, if any, which tracks ended (it votes and pre-checks them).
+fn plates_ended(
+    plates: &mut Option<(vigie_plates::stage::Feeder, vigie_plates::stage::PlateWorker)>,
+    ended: &[vigie_core::TrackId],
+) {
+    if let Some((feeder, _)) = plates.as_mut() {
+        for id in ended {
+            feeder.ended(*id);
+        }
+    }
 }
 
 /// Logs to the audit log (actor "system", `config_change`) the rules an authorisation stopped or let resume.
@@ -416,7 +470,7 @@ fn save(
             .filter(|o| ev.track_ids.contains(&o.track_id))
             .map(|o| o.bbox)
             .collect();
-        match crate::snapshot::event_snapshot(f, &boxes, ev.bbox, &setup.snapshots.join(&rel)) {
+        match crate::snapshot::event_snapshot(f, &boxes, ev.bbox, &setup.masks, &setup.snapshots.join(&rel)) {
             Ok(()) => Ok(Some(rel)),
             Err(e) => {
                 eprintln!("vigie serve: camera {}: event {} snapshot: {e}", setup.camera, ev.id);

@@ -129,6 +129,18 @@ pub struct CameraConfig {
     /// Why it films, for the public: "security of the public during events". Shown on the register. Default: none.
     #[serde(default)]
     pub purpose: Option<String>,
+    /// `[[camera.privacy_mask]]`: polygons (`name`, `points` = `[[x, y], ...]` normalised 0..1 like zones, at
+    /// least 3) hidden in everything shown or exported of this camera: the live frame, event snapshots, event
+    /// clips (re-encoded when the camera has a mask), `vigie export`, and `vigie analyze` when `[events] camera`
+    /// names this camera. Analysis sees the masked frame too. Default: none.
+    #[serde(default, rename = "privacy_mask")]
+    pub privacy_masks: Vec<vigie_core::MaskConfig>,
+    /// Mask before recording too (an area that must never be stored, e.g. a private window): the recorder
+    /// decodes, masks and re-encodes this camera's main stream (H.264, libx264 `veryfast`) instead of remuxing it.
+    /// Costs CPU: about one core for a 1080p camera at 25 fps (see ARCHITECTURE.md). Needs at least one mask.
+    /// Default false.
+    #[serde(default)]
+    pub mask_before_recording: bool,
 }
 
 fn yes() -> bool {
@@ -175,6 +187,15 @@ impl CameraConfig {
         }
         if !(self.speed.is_finite() && self.speed > 0.0) {
             return Err(err!(Config, "camera {n}: speed {} must be > 0", self.speed));
+        }
+        for m in &self.privacy_masks {
+            m.validate(n)?;
+        }
+        if self.mask_before_recording && self.privacy_masks.is_empty() {
+            return Err(err!(
+                Config,
+                "camera {n}: mask_before_recording needs at least one [[camera.privacy_mask]]"
+            ));
         }
         Ok(())
     }
@@ -290,6 +311,20 @@ mod tests {
                 .is_err()
         );
         assert!(cam("name = \"a\"\nfile = \"x.mp4\"\nbogus = 1").is_err());
+        let masked = "name = \"a\"\nfile = \"x.mp4\"\nmask_before_recording = true\n\
+                      [[privacy_mask]]\nname = \"window\"\npoints = [[0.1, 0.1], [0.4, 0.1], [0.4, 0.5]]\n";
+        assert!(cam(masked).and_then(|c| c.validate(&s)).is_ok());
+        let bad = cam(&masked.replace("0.4, 0.5", "0.4, 1.5")).and_then(|c| c.validate(&s));
+        let msg = format!("{bad:?}");
+        assert!(msg.contains("camera a") && msg.contains("\"window\""), "{msg}");
+        let two = cam(&masked.replace(", [0.4, 0.5]", "")).and_then(|c| c.validate(&s));
+        assert!(format!("{two:?}").contains("at least 3"), "{two:?}");
+        assert!(
+            cam("name = \"a\"\nfile = \"x.mp4\"\nmask_before_recording = true")
+                .and_then(|c| c.validate(&s))
+                .is_err()
+        );
+        assert!(cam(&masked.replace("name = \"window\"", "name = \"w\"\nextra = 1")).is_err());
         let s2 = ServerSection {
             retention_days: 31,
             ..Default::default()

@@ -25,6 +25,17 @@ pub const ASSETS: &[(&str, &str, &[u8])] = &[
     ("/assets/zones.js", JS, include_bytes!("../console/assets/zones.js")),
     ("/assets/parking.js", JS, include_bytes!("../console/assets/parking.js")),
     ("/assets/users.js", JS, include_bytes!("../console/assets/users.js")),
+    ("/assets/search.js", JS, include_bytes!("../console/assets/search.js")),
+    (
+        "/assets/accuracy.js",
+        JS,
+        include_bytes!("../console/assets/accuracy.js"),
+    ),
+    (
+        "/assets/authorisations.js",
+        JS,
+        include_bytes!("../console/assets/authorisations.js"),
+    ),
 ];
 
 const HTML: &str = "text/html; charset=utf-8";

@@ -42,6 +42,8 @@ pub struct ServiceOptions {
     pub clip_post_s: f64,
     /// The parking pre-check's store, when `[[parking]]` zones are configured (agents' queue, payments API).
     pub parking: Option<vigie_plates::parking::ParkingStore>,
+    /// Plate reading for the parking pre-check on the cameras with parking zones (needs `parking`).
+    pub plates: Option<vigie_plates::stage::LiveOptions>,
 }
 
 /// A running service. [`Service::shutdown`] stops it in order: sources, then analysis and recording (the last
@@ -114,7 +116,8 @@ impl Service {
             key,
         )?));
         api.audit = Some(audit.clone());
-        api.parking = opts.parking.map(|p| Arc::new(std::sync::Mutex::new(p)));
+        let parking = opts.parking.map(|p| Arc::new(std::sync::Mutex::new(p)));
+        api.parking = parking.clone();
         if let Some(password) = api.bootstrap_admin(crate::unix_ms())? {
             eprintln!("vigie serve: created user admin with password {password} (shown once: change it or note it)");
         }
@@ -122,6 +125,12 @@ impl Service {
         // API after each change; every analysis thread checks its rules against them.
         api.authz.set(api.with_store(|s| s.authorisations())?);
         api.register = crate::register::RegisterInfo::from_config(&opts.server, &opts.cameras);
+        api.privacy_masks = opts
+            .cameras
+            .iter()
+            .filter(|c| !c.privacy_masks.is_empty())
+            .map(|c| (c.name.clone(), c.privacy_masks.clone()))
+            .collect();
         let authz = api.authz.clone();
         let api = Arc::new(api);
         let zones_dir = api.zones_dir.clone();
@@ -151,8 +160,14 @@ impl Service {
             if cam.record {
                 let (c, d, s, mm) = (cam.name.clone(), dir.clone(), store_h.clone(), m.clone());
                 let seg = opts.server.segment_s;
+                // `mask_before_recording`: the recorder re-encodes with the masks (issue 7); otherwise it remuxes.
+                let masks = if cam.mask_before_recording {
+                    cam.privacy_masks.clone()
+                } else {
+                    Vec::new()
+                };
                 threads.push(camera::spawn(format!("rec-{}", cam.name), move || {
-                    recorder::run(c, seg, d, s, mm, rec_rx)
+                    recorder::run(c, seg, d, s, mm, masks, rec_rx)
                 })?);
             }
             if cam.analyse {
@@ -170,6 +185,11 @@ impl Service {
                     authz: authz.clone(),
                     audit: Some(audit.clone()),
                     webhooks: hooks.clone(),
+                    masks: cam.privacy_masks.clone(),
+                    plates: match (&opts.plates, &parking) {
+                        (Some(lp), Some(pk)) => lp.camera_stage(&cam.name, pk)?,
+                        _ => None,
+                    },
                 };
                 let (p, s, name) = (pool.clone(), store_h.clone(), cam.name.clone());
                 threads.push(camera::spawn(format!("ana-{}", cam.name), move || {
@@ -388,6 +408,20 @@ fn retention_loop(
                         vigie_audit::Action::RetentionDeletion,
                         "recordings",
                         detail,
+                    );
+                    let mut log = audit.lock().unwrap_or_else(|p| p.into_inner());
+                    if let Err(e) = log.append(&entry) {
+                        eprintln!("vigie serve: audit log: {e}");
+                    }
+                }
+                // Exports of expired cases (issue 8: they expire with the case), one entry each.
+                for x in &rep.expired_exports {
+                    let entry = vigie_audit::Entry::new(
+                        crate::unix_ms(),
+                        "system",
+                        vigie_audit::Action::RetentionDeletion,
+                        format!("case:{}", x.case_reference),
+                        serde_json::json!({"export": x.path, "files": x.files, "reason": "case_expired"}),
                     );
                     let mut log = audit.lock().unwrap_or_else(|p| p.into_inner());
                     if let Err(e) = log.append(&entry) {

@@ -25,11 +25,13 @@ pub enum StoreCmd {
         run: RunId,
         row: Box<EventRow>,
     },
-    /// A batch of a live run's tracks (issue 8): boxes, then the summaries of tracks that ended.
+    /// A batch of a live run's tracks (issue 8): boxes, the summaries of tracks that ended, and the colours of
+    /// the vehicles among them.
     Tracks {
         run: RunId,
         boxes: Vec<crate::tracks::BoxRow>,
         ended: Vec<vigie_store::TrackSummary>,
+        colours: Vec<crate::tracks::ColourRow>,
     },
     CommitSegment {
         camera: String,
@@ -122,13 +124,19 @@ fn run(store: &mut Store, dir: &RecordingDir, rx: Receiver<StoreCmd>) {
                 });
                 let _ = reply.send(r);
             }
-            StoreCmd::Tracks { run, boxes, ended } => {
+            StoreCmd::Tracks {
+                run,
+                boxes,
+                ended,
+                colours,
+            } => {
                 let mut w = store.writer(run);
                 let r = boxes
                     .iter()
                     .try_for_each(|(id, t, b, score)| w.push_box(*id, *t, *b, *score))
                     .and_then(|()| ended.iter().try_for_each(|s| w.end_track(s)))
-                    .and_then(|()| w.finish());
+                    .and_then(|()| w.finish())
+                    .and_then(|()| store.save_track_colours(run, &colours));
                 if let Err(e) = r {
                     eprintln!("vigie serve: saving tracks of run {}: {e}", run.0);
                 }

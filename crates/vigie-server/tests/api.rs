@@ -225,6 +225,8 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/api/accuracy", "sd"),
     ("GET", "/api/cases", "i"),
     ("GET", "/api/cases/{reference}/search", "i"),
+    ("GET", "/api/cases/{reference}/tracks/{run}/{track}/thumb.jpg", "i"),
+    ("GET", "/api/cases/{reference}/recording.mp4", "i"),
     ("GET", "/api/register", "*"),
     ("GET", "/register/signage/{camera}", "*"),
 ];
@@ -320,7 +322,9 @@ async fn every_role_on_every_route_over_http() {
                 .replace("{id}", EVENT_GATE)
                 .replace("{username}", "victim")
                 .replace("{camera}", "gate")
-                .replace("{reference}", "PV-1");
+                .replace("{reference}", "PV-1")
+                .replace("{run}", "1")
+                .replace("{track}", "1");
             let body = body_for(&route.method, route.path, n);
             let r = call(&e.app, &c, route.method.clone(), &path, body.as_deref()).await;
             let who = expected(&route.method, route.path);
@@ -1369,4 +1373,296 @@ async fn case_gated_search_for_investigators() {
     let text = String::from_utf8_lossy(&out);
     assert_eq!(text.matches("\"action\":\"search\"").count(), 2, "{text}");
     assert!(text.contains("case:PV-1"));
+}
+
+/// A server whose camera "gate" has one recorded minute of the demo footage (`make test-data`; `None` without
+/// it) from an hour ago, a live run on it with a car (track 1) and a person (track 2) from 1 s to 5 s (best box at
+/// 3 s), cases PV-1 (investigator, hall-only), PV-2 (other) and PV-LATER (its window starting after the tracks),
+/// and `masks` as the camera's privacy masks. Returns the server, the audit log's folder, t0 and now.
+fn case_media_env(masks: Vec<vigie_core::MaskConfig>) -> Option<(Env, tempfile::TempDir, i64, i64)> {
+    let footage = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.cache/vigie/testdata/vtest.mp4");
+    if !footage.exists() {
+        eprintln!("skipped: .cache/vigie/testdata/vtest.mp4 missing (make test-data)");
+        return None;
+    }
+    let audit_dir = tempfile::tempdir().expect("tempdir");
+    let key = Arc::new(vigie_audit::InstanceKey::load_or_create(&audit_dir.path().join("instance.key")).expect("key"));
+    let log = vigie_audit::AuditLog::open(&audit_dir.path().join("audit.db"), key).expect("audit log");
+    let recordings = audit_dir.path().join("recordings");
+    std::fs::create_dir_all(&recordings).expect("mkdir");
+    let rec = recordings.clone();
+    let e = env_with(move |a| {
+        a.audit = Some(Arc::new(std::sync::Mutex::new(log)));
+        a.recordings = Some(rec);
+        if !masks.is_empty() {
+            a.privacy_masks.insert("gate".into(), masks);
+        }
+    });
+    let now = vigie_server::unix_ms();
+    let t0 = now - 3_600_000;
+    let dir = vigie_store::RecordingDir::open(&recordings).expect("recording dir");
+    e.api
+        .with_store(|s| {
+            let cam = s.ensure_camera("gate")?;
+            let (_, path) = dir.segment_path("gate", t0)?;
+            std::fs::copy(&footage, &path)
+                .map_err(|e| vigie_core::Error::wrap(vigie_core::ErrorKind::Io, "copy", e))?;
+            s.commit_segment(
+                &dir,
+                &vigie_store::NewSegment {
+                    camera: cam,
+                    start_unix_ms: t0,
+                    duration_90k: 60 * 90_000,
+                    frames: 600,
+                    codec: vigie_core::VideoCodec::H264,
+                    width: 768,
+                    height: 576,
+                    sha256: None,
+                },
+            )?;
+            let run = s.begin_run(&NewRun {
+                source: "gate".into(),
+                source_kind: SourceKind::Camera,
+                started_unix_ms: t0,
+                analysis_fps: 5.0,
+                width: 768,
+                height: 576,
+                model: "m".into(),
+            })?;
+            s.set_run_camera(run, "gate", t0, None)?;
+            {
+                let mut w = s.writer(run);
+                for (id, class) in [(1u64, "car"), (2, "person")] {
+                    let tid = vigie_core::TrackId(std::num::NonZeroU64::new(id).expect("id"));
+                    let b = BBox::new(300.0, 200.0, 420.0, 440.0);
+                    w.push_box(tid, Time90k(90_000), b, 0.9)?;
+                    w.push_box(tid, Time90k(5 * 90_000), b, 0.9)?;
+                    w.end_track(&vigie_core::TrackSummary {
+                        track_id: tid,
+                        class: class.into(),
+                        class_confidence: 1.0,
+                        first: Time90k(90_000),
+                        last: Time90k(5 * 90_000),
+                        frames: 2,
+                        max_score: 0.9,
+                        best_box: b,
+                        best: Time90k(3 * 90_000),
+                    })?;
+                }
+                w.finish()?;
+            }
+            for (reference, investigators, from) in [
+                ("PV-1", vec!["investigator".to_string(), "hall-only".into()], t0 - 1000),
+                ("PV-2", vec!["other".into()], t0 - 1000),
+                ("PV-LATER", vec!["investigator".into()], t0 + 30_000),
+                ("PV-EDGE", vec!["investigator".into()], t0 + 2500),
+                ("PV-MID", vec!["investigator".into()], t0 + 3500),
+            ] {
+                s.open_case(&vigie_store::NewCase {
+                    reference: reference.into(),
+                    authority: "Parquet".into(),
+                    cameras: vec!["gate".into()],
+                    from_unix_ms: from,
+                    to_unix_ms: now,
+                    investigators,
+                    opened_by: "test".into(),
+                    created_unix_ms: now - 1000,
+                    expires_unix_ms: now + 86_400_000,
+                })?;
+            }
+            Ok(())
+        })
+        .expect("recording, tracks and cases");
+    Some((e, audit_dir, t0, now))
+}
+
+/// The thumbnail of a search hit and the recording at a moment (issue 8): inside the case's cameras and window
+/// only (404 outside), people blurred, both logged. Needs the demo footage (`make test-data`) as a recording.
+#[tokio::test]
+async fn case_thumbnails_and_recordings_stay_inside_the_case() {
+    let Some((e, audit_dir, t0, now)) = case_media_env(Vec::new()) else {
+        return;
+    };
+    add_user(&e, "investigator", Role::Investigator, None);
+    add_user(&e, "hall-only", Role::Investigator, Some(vec!["hall"]));
+    let (_, c) = login(&e.app, "investigator", PASSWORD).await;
+    let get = |path: String| {
+        let (app, c) = (e.app.clone(), c.clone());
+        async move { call(&app, &c, Method::GET, &path, None).await }
+    };
+    let hits = get("/api/cases/PV-1/search".into()).await.json();
+    let run = hits[0]["run"].as_i64().expect("a hit");
+
+    // Thumbnails: decoded from the recording at the best box's time, the box's size with a margin.
+    let car = get(format!("/api/cases/PV-1/tracks/{run}/1/thumb.jpg")).await;
+    assert_eq!(car.status, StatusCode::OK, "{}", car.text());
+    assert_eq!(car.headers["content-type"], "image/jpeg");
+    let car_img = image::load_from_memory(&car.body).expect("a JPEG").into_rgb8();
+    let (w, h) = car_img.dimensions();
+    assert!(
+        h == 160 && (78..=80).contains(&w),
+        "156x312 (120x240 + 15 % each side) scaled to 160 high: {w}x{h}"
+    );
+    let person = get(format!("/api/cases/PV-1/tracks/{run}/2/thumb.jpg")).await;
+    assert_eq!(person.status, StatusCode::OK, "{}", person.text());
+    let person_img = image::load_from_memory(&person.body).expect("a JPEG").into_rgb8();
+    let edges = |img: &image::RgbImage| {
+        let (w, h) = img.dimensions();
+        let mut sum = 0u64;
+        for y in 0..h {
+            for x in 1..w {
+                sum += u64::from(img.get_pixel(x, y)[1].abs_diff(img.get_pixel(x - 1, y)[1]));
+            }
+        }
+        sum as f64 / f64::from(w * h)
+    };
+    assert!(
+        edges(&person_img) < edges(&car_img) / 2.0,
+        "the person is blurred: {} vs {}",
+        edges(&person_img),
+        edges(&car_img)
+    );
+    for (path, why) in [
+        (format!("/api/cases/PV-1/tracks/{run}/9/thumb.jpg"), "unknown track"),
+        (format!("/api/cases/PV-1/tracks/{run}/x/thumb.jpg"), "not a number"),
+        (format!("/api/cases/PV-1/tracks/{}/1/thumb.jpg", run + 1), "another run"),
+        (format!("/api/cases/PV-2/tracks/{run}/1/thumb.jpg"), "not on the case"),
+        (
+            format!("/api/cases/PV-LATER/tracks/{run}/1/thumb.jpg"),
+            "before the case's window",
+        ),
+    ] {
+        assert_eq!(get(path).await.status, StatusCode::NOT_FOUND, "{why}");
+    }
+
+    // The recording at a moment: an MP4 from the case's window, 404 outside it or its cameras.
+    let at = t0 + 3000;
+    let r = get(format!("/api/cases/PV-1/recording.mp4?camera=gate&at_unix_ms={at}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.headers["content-type"], "video/mp4");
+    assert!(
+        r.body.len() > 10_000 && &r.body[4..8] == b"ftyp",
+        "an MP4 of {} bytes",
+        r.body.len()
+    );
+    assert_eq!(
+        r.headers["x-vigie-start-unix-ms"],
+        (at - 10_000).max(t0 - 1000).to_string().as_str()
+    );
+    for (path, why) in [
+        (
+            format!("/api/cases/PV-1/recording.mp4?camera=hall&at_unix_ms={at}"),
+            "camera outside the case",
+        ),
+        (
+            format!("/api/cases/PV-1/recording.mp4?camera=gate&at_unix_ms={}", now + 1000),
+            "after the window",
+        ),
+        (
+            format!("/api/cases/PV-1/recording.mp4?camera=gate&at_unix_ms={}", t0 - 5000),
+            "before the window",
+        ),
+        (
+            format!("/api/cases/PV-LATER/recording.mp4?camera=gate&at_unix_ms={at}"),
+            "before that case's window",
+        ),
+        (
+            format!("/api/cases/PV-2/recording.mp4?camera=gate&at_unix_ms={at}"),
+            "not on the case",
+        ),
+    ] {
+        assert_eq!(get(path).await.status, StatusCode::NOT_FOUND, "{why}");
+    }
+    // Starting at the case's window: re-encoded from that moment, nothing before it.
+    let r = get(format!("/api/cases/PV-EDGE/recording.mp4?camera=gate&at_unix_ms={at}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.headers["x-vigie-start-unix-ms"], (t0 + 2500).to_string().as_str());
+    let clip = audit_dir.path().join("edge.mp4");
+    std::fs::write(&clip, &r.body).expect("write");
+    let mut reader = vigie_video::PacketReader::open(&clip).expect("an MP4");
+    let first = reader.next_frame().expect("read").expect("a frame");
+    assert!(
+        first.is_key && first.pts.0 >= 0,
+        "starts with a key frame at the window: {:?}",
+        first.pts
+    );
+    // A track in the window whose best picture is not: no thumbnail.
+    let r = get(format!("/api/cases/PV-MID/tracks/{run}/1/thumb.jpg")).await;
+    assert_eq!(
+        r.status,
+        StatusCode::NOT_FOUND,
+        "best picture before the window: {}",
+        r.text()
+    );
+    let r = get("/api/cases/PV-1/recording.mp4?camera=gate".into()).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "no moment: {}", r.text());
+
+    // An investigator on the case who may not see its camera gets nothing of it.
+    let (_, h) = login(&e.app, "hall-only", PASSWORD).await;
+    for path in [
+        format!("/api/cases/PV-1/tracks/{run}/1/thumb.jpg"),
+        format!("/api/cases/PV-1/recording.mp4?camera=gate&at_unix_ms={at}"),
+    ] {
+        let r = call(&e.app, &h, Method::GET, &path, None).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "camera not visible: {path}");
+    }
+
+    let mut out = Vec::new();
+    vigie_audit::AuditReader::open(&audit_dir.path().join("audit.db"))
+        .expect("reader")
+        .export_jsonl(None, None, &mut out)
+        .expect("export");
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains("result thumbnails"), "{text}");
+    assert_eq!(text.matches("case recording view").count(), 2, "{text}");
+}
+
+/// A camera's privacy masks (issue 7) hide what they cover in a case's thumbnails too: without the mask the car's
+/// thumbnail has image content, with a mask over the whole frame none.
+#[tokio::test]
+async fn case_thumbnails_keep_the_privacy_masks() {
+    let mask = vigie_core::MaskConfig {
+        name: "all".into(),
+        points: vec![[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]],
+    };
+    let spread = |bytes: &[u8]| {
+        let img = image::load_from_memory(bytes).expect("a JPEG").into_rgb8();
+        let v: Vec<f64> = img.pixels().map(|p| f64::from(p[1])).collect();
+        let mean = v.iter().sum::<f64>() / v.len() as f64;
+        v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64
+    };
+    let mut seen = Vec::new();
+    for masks in [Vec::new(), vec![mask]] {
+        let Some((e, _audit, t0, _)) = case_media_env(masks) else {
+            return;
+        };
+        add_user(&e, "investigator", Role::Investigator, None);
+        let (_, c) = login(&e.app, "investigator", PASSWORD).await;
+        let hits = call(&e.app, &c, Method::GET, "/api/cases/PV-1/search", None)
+            .await
+            .json();
+        let run = hits[0]["run"].as_i64().unwrap_or_else(|| panic!("a hit: {hits}"));
+        let r = call(
+            &e.app,
+            &c,
+            Method::GET,
+            &format!("/api/cases/PV-1/tracks/{run}/1/thumb.jpg"),
+            None,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        seen.push(spread(&r.body));
+        let at = t0 + 3000;
+        let r = call(
+            &e.app,
+            &c,
+            Method::GET,
+            &format!("/api/cases/PV-1/recording.mp4?camera=gate&at_unix_ms={at}"),
+            None,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    }
+    assert!(seen[0] > 100.0, "unmasked: image content ({})", seen[0]);
+    assert!(seen[1] < 5.0, "masked: no image content ({})", seen[1]);
 }

@@ -73,12 +73,14 @@ use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, pa
 use vigie_core::{BBox, Error, ErrorKind, Result, Time90k, TrackId, bail, err};
 
 mod authorisation;
+mod case_track;
 mod check;
 mod console;
 mod events;
 mod recording;
 mod retention;
 mod review;
+mod synthetic;
 mod upgrade;
 mod writer;
 
@@ -91,6 +93,7 @@ pub use authorisation::{
     AUTHORISABLE_TYPES, Accuracy, AccuracyRow, Authorisation, AuthorisationId, CameraAccuracy, MonthDeletions,
     MonthKind, MonthlyStats, NewAuthorisation, WeekTrend,
 };
+pub use case_track::CaseTrack;
 pub use check::{CheckReport, OVERLAP_TOLERANCE_MS, Problem};
 pub use console::{Decision, DecisionRow, EventFilter, EventView, NewUser, Role, SessionRow, UserRow};
 pub use events::EventRow;
@@ -102,12 +105,13 @@ pub use retention::{
     CameraRetention, Deletion, DeletionReason, LegalHold, LegalHoldId, MAX_RETENTION_DAYS, NewLegalHold,
     RetentionPolicy, RetentionReport,
 };
-pub use review::{COLOUR_NAMES, Case, MAX_CASE_MS, NewCase, TrackHit, TrackQuery};
+pub use review::{COLOUR_NAMES, Case, CaseExport, MAX_CASE_MS, NewCase, TrackHit, TrackQuery};
+pub use synthetic::{SYNTHETIC_LINES, SYNTHETIC_ZONES, SyntheticSpec, synthetic_camera, synthetic_typical_queries};
 pub use writer::{DEFAULT_BATCH_ROWS, TrackWriter};
 
 /// The schema version this code writes: the version of `schema.sql`, and the one every older database is upgraded
 /// to when opened.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 /// The full current schema, run on an empty database.
 const SCHEMA_SQL: &str = include_str!("schema.sql");

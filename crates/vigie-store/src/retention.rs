@@ -190,6 +190,8 @@ pub struct RetentionReport {
     /// Segments that could not be deleted (the file could not be removed; a row whose path is not a segment
     /// path): kept, row and file, for the next pass.
     pub failures: Vec<String>,
+    /// Evidence exports deleted because their case expired (see [`Store::expire_case_exports`]).
+    pub expired_exports: Vec<crate::CaseExport>,
 }
 
 impl RetentionReport {
@@ -253,6 +255,9 @@ impl Store {
     ///
     /// An invalid policy (see [`RetentionPolicy::validate`], notably more than [`MAX_RETENTION_DAYS`]) is an
     /// `InvalidArgument` error, with nothing deleted.
+    ///
+    /// Then the evidence exports of expired cases go ([`Store::expire_case_exports`]): exports expire with their
+    /// case (at most 3 years), in [`RetentionReport::expired_exports`].
     pub fn apply_retention(
         &mut self,
         dir: &RecordingDir,
@@ -298,6 +303,7 @@ impl Store {
                 }
             }
         }
+        report.expired_exports = self.expire_case_exports(now_unix_ms, &mut report.failures)?;
         Ok(report)
     }
 

@@ -915,6 +915,12 @@ fn v1_sql_is_schema_sql_without_the_later_additions() {
         "track_colour_by_colour",
         "review_case",
         "sqlite_autoindex_review_case_1",
+        "track_by_run_first",
+        "track_long_by_run_last",
+        "event_by_run_zone",
+        "event_by_run_line",
+        "case_export",
+        "case_export_by_case",
     ];
     want.retain(|n| !later.contains(&n.as_str()));
     assert_eq!(names(&v1), want);

@@ -154,17 +154,81 @@ fn vote(r: u8, g: u8, b: u8) -> (Colour, f32) {
 
 /// The named colour of the vehicle in `bbox` (source pixels) of `frame`, with the share of the votes it won (0..1);
 /// `None` when the box holds too few pixels to tell (under 8 × 8 in the sampled region).
+///
+/// When the frame shows the background around the box (a ring 3-8 pixels outside it), pixels of the box that look
+/// like that background (asphalt between the wheels of a car seen from above, the road beside it) are left out and
+/// the whole box votes: a detector's box around a car seen from above holds as much asphalt as car. When that
+/// leaves under 30 % of the box (the ring is the vehicle itself: a loose box, or another vehicle beside it),
+/// the body region alone votes, as described in the module's documentation.
 pub fn vehicle_colour(frame: &RgbFrame, bbox: BBox) -> Option<(Colour, f32)> {
-    let (w, h) = (frame.width as f32, frame.height as f32);
     if frame.data.len() < (frame.width as usize) * (frame.height as usize) * 3 || !bbox.is_finite() {
         return None;
     }
+    let ring = background_ring(frame, bbox);
+    if ring.len() >= MIN_RING
+        && let Some(found) = votes_in(frame, bbox, (0.0, 1.0, 0.0, 1.0), &ring, MIN_FOREGROUND)
+    {
+        return Some(found);
+    }
+    votes_in(frame, bbox, (0.2, 0.8, 0.35, 0.85), &[], 0.0)
+}
+
+/// Fewest ring samples for the background to be used.
+const MIN_RING: usize = 24;
+/// Smallest share of the box's samples that must differ from the background for the whole box to vote.
+const MIN_FOREGROUND: f32 = 0.3;
+/// L1 distance in RGB (0..765) under which a pixel is taken as background.
+const BACKGROUND_L1: u32 = 30;
+
+/// Up to about 64 pixels on a ring 3-8 pixels outside `bbox`, inside the frame.
+fn background_ring(frame: &RgbFrame, b: BBox) -> Vec<[u8; 3]> {
+    let (w, h) = (frame.width as i64, frame.height as i64);
+    let (x1, y1, x2, y2) = (
+        b.x1.floor() as i64,
+        b.y1.floor() as i64,
+        b.x2.ceil() as i64,
+        b.y2.ceil() as i64,
+    );
+    let mut out = Vec::new();
+    let perimeter = 2 * ((x2 - x1).max(1) + (y2 - y1).max(1));
+    let step = (perimeter / 32).max(2) as usize;
+    for d in [4i64, 7] {
+        let (ax, ay, bx, by) = (x1 - d, y1 - d, x2 + d, y2 + d);
+        let mut pts: Vec<(i64, i64)> = Vec::new();
+        for x in (ax..=bx).step_by(step) {
+            pts.push((x, ay));
+            pts.push((x, by));
+        }
+        for y in (ay..=by).step_by(step) {
+            pts.push((ax, y));
+            pts.push((bx, y));
+        }
+        for (x, y) in pts {
+            if (0..w).contains(&x) && (0..h).contains(&y) {
+                let i = ((y * w + x) * 3) as usize;
+                out.push([frame.data[i], frame.data[i + 1], frame.data[i + 2]]);
+            }
+        }
+    }
+    out
+}
+
+/// Votes over the part `(fx1, fx2, fy1, fy2)` (fractions of the box) of `bbox`, leaving out pixels near a colour of
+/// `background`; `None` when the region is too small or under `min_share` of its samples are left.
+fn votes_in(
+    frame: &RgbFrame,
+    bbox: BBox,
+    (fx1, fx2, fy1, fy2): (f32, f32, f32, f32),
+    background: &[[u8; 3]],
+    min_share: f32,
+) -> Option<(Colour, f32)> {
+    let (w, h) = (frame.width as f32, frame.height as f32);
     let bw = bbox.x2 - bbox.x1;
     let bh = bbox.y2 - bbox.y1;
-    let x1 = (bbox.x1 + 0.2 * bw).clamp(0.0, w) as usize;
-    let x2 = (bbox.x1 + 0.8 * bw).clamp(0.0, w) as usize;
-    let y1 = (bbox.y1 + 0.35 * bh).clamp(0.0, h) as usize;
-    let y2 = (bbox.y1 + 0.85 * bh).clamp(0.0, h) as usize;
+    let x1 = (bbox.x1 + fx1 * bw).clamp(0.0, w) as usize;
+    let x2 = (bbox.x1 + fx2 * bw).clamp(0.0, w) as usize;
+    let y1 = (bbox.y1 + fy1 * bh).clamp(0.0, h) as usize;
+    let y2 = (bbox.y1 + fy2 * bh).clamp(0.0, h) as usize;
     if x2 < x1 + 8 || y2 < y1 + 8 {
         return None;
     }
@@ -172,17 +236,31 @@ pub fn vehicle_colour(frame: &RgbFrame, bbox: BBox) -> Option<(Colour, f32)> {
     let step = (((x2 - x1) * (y2 - y1)) as f32 / 10_000.0).sqrt().ceil().max(1.0) as usize;
     let mut votes = [0f32; 11];
     let mut highlights = 0f32;
+    let (mut samples, mut kept) = (0usize, 0usize);
     let fw = frame.width as usize;
+    let near = |p: [u8; 3]| {
+        background
+            .iter()
+            .any(|q| (0..3).map(|k| p[k].abs_diff(q[k]) as u32).sum::<u32>() < BACKGROUND_L1)
+    };
     for y in (y1..y2).step_by(step) {
         for x in (x1..x2).step_by(step) {
             let i = (y * fw + x) * 3;
             let (r, g, b) = (frame.data[i], frame.data[i + 1], frame.data[i + 2]);
+            samples += 1;
+            if near([r, g, b]) {
+                continue;
+            }
+            kept += 1;
             let (c, weight) = vote(r, g, b);
             if c == Colour::White && rgb_to_hsv(r, g, b).2 > 0.95 {
                 highlights += weight;
             }
             votes[c as usize] += weight;
         }
+    }
+    if samples == 0 || (kept as f32) < min_share * samples as f32 {
+        return None;
     }
     let total: f32 = votes.iter().sum();
     if total <= 0.0 {

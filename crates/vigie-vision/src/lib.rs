@@ -40,7 +40,7 @@ pub use colour::{Colour, VEHICLE_CLASSES, vehicle_colour};
 pub use decode::{
     DecodeParams, GflLevel, decode_gfl, decode_nanodet, decode_yolov8, decode_yolox, yolox_looks_decoded,
 };
-pub use detector::{Detector, DetectorConfig, DetectorKind, MAX_CANDIDATES};
+pub use detector::{Detector, DetectorConfig, DetectorKind, MAX_CANDIDATES, Relabel};
 pub use fire::{FireBaseline, FireBaselineConfig, FireClassifier, FireRegion};
 pub use letterbox::{Letterbox, Pad};
 pub use nms::nms_classwise;

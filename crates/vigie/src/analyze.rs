@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use vigie_core::{Detections, Error, ErrorKind, Result, RgbFrame, Time90k, TrackId, TrackedObject, err};
+use vigie_core::{BBox, Detections, Error, ErrorKind, Result, RgbFrame, Time90k, TrackId, TrackedObject, err};
 use vigie_rules::{Engine, Event, Phase};
 use vigie_server::analysers::{Analysers, EventRows, WallClockSource, label, rules_input};
 use vigie_store::{EventRow, NewRun, RunFinish, SourceKind, Store};
@@ -181,9 +181,20 @@ pub fn run(opts: &AnalyzeOptions) -> Result<Summary> {
     // Stage 1: decode. Frames are numbered in decode order; the detect stage may finish them out of order.
     let (frame_tx, frame_rx) = sync_channel::<(u64, RgbFrame)>(2 * workers);
     let fps = cfg.analysis.fps;
+    // The privacy masks of the `[[camera]]` named like this run's camera (issue 7): filled in every frame before
+    // anything sees it (detector, snapshots, pictures of the report).
+    let mask_configs = cfg
+        .cameras
+        .iter()
+        .find(|c| c.name == camera)
+        .map_or(&[][..], |c| &c.privacy_masks[..]);
+    for m in mask_configs {
+        m.validate(&camera)?;
+    }
+    let masks = vigie_core::PrivacyMasks::new(mask_configs);
     let decoder = std::thread::Builder::new()
         .name("decode".into())
-        .spawn(move || decode_stage(&mut video, fps, &frame_tx))
+        .spawn(move || decode_stage(&mut video, fps, masks, &frame_tx))
         .map_err(|e| Error::wrap(ErrorKind::Internal, "spawning the decode thread", e))?;
 
     // Stage 2: detect, one ONNX Runtime session per worker, all taking from one queue.
@@ -381,10 +392,16 @@ pub fn run(opts: &AnalyzeOptions) -> Result<Summary> {
 }
 
 /// Decodes and samples; returns (frames decoded, corrupt packets skipped) or the error that stopped decoding.
-fn decode_stage(video: &mut VideoFile, fps: f64, tx: &SyncSender<(u64, RgbFrame)>) -> Result<(u64, u64)> {
+fn decode_stage(
+    video: &mut VideoFile,
+    fps: f64,
+    mut masks: vigie_core::PrivacyMasks,
+    tx: &SyncSender<(u64, RgbFrame)>,
+) -> Result<(u64, u64)> {
     let mut sampler = FrameSampler::new(fps);
     let mut seq = 0u64;
-    while let Some(f) = video.next_sampled(&mut sampler)? {
+    while let Some(mut f) = video.next_sampled(&mut sampler)? {
+        masks.apply(&mut f);
         if tx.send((seq, f)).is_err() {
             break; // a later stage stopped; it reports why
         }
@@ -459,6 +476,14 @@ struct Acc {
     rec: TrackRecord,
     votes: BTreeMap<String, f32>,
     best_frame: Option<Arc<RgbFrame>>,
+    /// For the vehicle colour: the frame and box of the largest view clear of the frame's edges (a car half out
+    /// of the picture shows mostly its windscreen), when there is one.
+    colour_view: Option<(Arc<RgbFrame>, BBox)>,
+}
+
+/// Whether `b` keeps at least 2 pixels from every edge of a `w` x `h` frame.
+fn clear_of_edges(b: &BBox, w: u32, h: u32) -> bool {
+    b.x1 >= 2.0 && b.y1 >= 2.0 && b.x2 <= w as f32 - 2.0 && b.y2 <= h as f32 - 2.0
 }
 
 fn sink_stage(mut store: Store, rx: Receiver<TrackedFrame>, cfg: SinkConfig) -> Result<SinkOutput> {
@@ -494,11 +519,18 @@ fn sink_stage(mut store: Store, rx: Receiver<TrackedFrame>, cfg: SinkConfig) -> 
                     rec: TrackRecord::new(o.track_id, tf.frame.pts, o.bbox),
                     votes: BTreeMap::new(),
                     best_frame: None,
+                    colour_view: None,
                 });
                 *acc.votes.entry(class.clone()).or_default() += o.score;
                 acc.rec.voted_class = label(labels, o.voted_class);
                 if acc.rec.observe(tf.frame.pts, o.bbox, o.score) {
                     acc.best_frame = Some(tf.frame.clone());
+                }
+                if tf.frame.width > 0
+                    && clear_of_edges(&o.bbox, tf.frame.width, tf.frame.height)
+                    && acc.colour_view.as_ref().is_none_or(|(_, b)| o.bbox.area() > b.area())
+                {
+                    acc.colour_view = Some((tf.frame.clone(), o.bbox));
                 }
                 *counts.entry(acc.rec.voted_class.clone()).or_default() += 1;
                 writer.push_box(o.track_id, tf.frame.pts, o.bbox, o.score)?;
@@ -536,16 +568,21 @@ fn sink_stage(mut store: Store, rx: Receiver<TrackedFrame>, cfg: SinkConfig) -> 
                 acc.rec.finish(&acc.votes);
                 writer.end_track(&acc.rec.summary)?;
                 // Vehicles only: no appearance attribute is ever computed for a person.
-                if let Some(f) = acc.best_frame.as_ref()
+                let view = match &acc.colour_view {
+                    Some((f, b)) => Some((f, *b)),
+                    None => acc.best_frame.as_ref().map(|f| (f, acc.rec.summary.best_box)),
+                };
+                if let Some((f, b)) = view
                     && vigie_vision::VEHICLE_CLASSES.contains(&acc.rec.summary.class.as_str())
-                    && let Some((c, share)) = vigie_vision::vehicle_colour(f, acc.rec.summary.best_box)
+                    && let Some((c, share)) = vigie_vision::vehicle_colour(f, b)
                 {
                     acc.rec.colour = Some(c);
                     colours.push((id, c.as_str().to_owned(), share));
                 }
                 if let Some(f) = acc.best_frame.take() {
                     let path = snap_dir.join(acc.rec.snapshot_name());
-                    drawer.snapshot(&f, &acc.rec, &path)?;
+                    // The plate is blurred (its band: the reader's box comes later, off this thread).
+                    drawer.snapshot(&f, &acc.rec, None, &path)?;
                 }
                 done.push(acc.rec);
             }

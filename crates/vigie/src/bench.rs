@@ -28,6 +28,31 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 1)]
         threads: usize,
     },
+    /// Case-gated track search (issue 8): generates synthetic tracks (kept under --out and reused), times the
+    /// typical queries, and compares with the same queries over --baseline-tracks: a table on stderr, one JSON line
+    /// per query on stdout.
+    Search {
+        /// Tracks stored.
+        #[arg(long, default_value_t = 10_000_000)]
+        tracks: u64,
+        /// Tracks of the baseline database, measured in the same run (0: none).
+        #[arg(long, default_value_t = 1_000_000)]
+        baseline_tracks: u64,
+        #[arg(long, default_value_t = 100)]
+        cameras: u32,
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        /// Days a camera session (a run) lasts: 1 (a run per camera per day) up to --days (one uninterrupted
+        /// session per camera, the hardest case).
+        #[arg(long, default_value_t = 1)]
+        session_days: u32,
+        /// Timed runs of each query (each on another day and camera).
+        #[arg(long, default_value_t = 200)]
+        iters: u32,
+        /// Where the databases are kept (git-ignored).
+        #[arg(long, default_value = "bench-out")]
+        out: PathBuf,
+    },
 }
 
 pub fn run(cmd: BenchCmd) -> Result<()> {
@@ -74,6 +99,15 @@ pub fn run(cmd: BenchCmd) -> Result<()> {
             );
             Ok(())
         }
+        BenchCmd::Search {
+            tracks,
+            baseline_tracks,
+            cameras,
+            days,
+            session_days,
+            iters,
+            out,
+        } => search::run(tracks, baseline_tracks, cameras, days, session_days, iters, &out),
         BenchCmd::Decode { video, threads } => {
             let t = Instant::now();
             let mut file = VideoFile::open(&video, &DecodeOptions { threads })?;
@@ -87,3 +121,5 @@ pub fn run(cmd: BenchCmd) -> Result<()> {
         }
     }
 }
+
+mod search;

@@ -3,7 +3,8 @@
 //!
 //! A search happens only inside an open, unexpired case, over its cameras and window (`vigie_store::Store::
 //! search_tracks` enforces it); each search is appended to the audit log (`search`, or `plate_lookup` for a
-//! plate) before its results are printed. People are found by class, place, time and dwell only: `--colour` with
+//! plate) before its results are printed. Opening and closing a case are logged too (`config_change` on
+//! `case:REF`, as authorisations are). People are found by class, place, time and dwell only: `--colour` with
 //! `--class person` is refused. Results are JSON lines on standard output.
 
 use std::io::Write;
@@ -156,6 +157,15 @@ pub fn run_case(cmd: CaseCmd) -> Result<()> {
                 created_unix_ms: now,
                 expires_unix_ms,
             })?;
+            // Logged like an authorisation (the legal basis of what follows): `config_change` on `case:REF`.
+            crate::audit_cmd::record(
+                config.as_deref(),
+                vigie_audit::Action::ConfigChange,
+                &format!("case:{}", c.reference),
+                json!({"case": "opened", "authority": c.authority, "cameras": c.cameras,
+                       "from": rfc3339(c.from_unix_ms), "to": rfc3339(c.to_unix_ms),
+                       "investigators": c.investigators, "expires": rfc3339(c.expires_unix_ms)}),
+            )?;
             eprintln!(
                 "case {} opened: cameras {}, {} to {}, expires {}",
                 c.reference,
@@ -186,6 +196,12 @@ pub fn run_case(cmd: CaseCmd) -> Result<()> {
         CaseCmd::Close { reference, config } => {
             let (_, mut store) = open_store(config.as_deref())?;
             let c = store.close_case(&reference, vigie_server::unix_ms())?;
+            crate::audit_cmd::record(
+                config.as_deref(),
+                vigie_audit::Action::ConfigChange,
+                &format!("case:{}", c.reference),
+                json!({"case": "closed", "closed": c.closed_unix_ms.map(rfc3339)}),
+            )?;
             eprintln!("case {} closed", c.reference);
             Ok(())
         }

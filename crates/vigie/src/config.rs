@@ -199,6 +199,24 @@ pub struct DetectorSection {
     pub threads: usize,
     /// Detector workers (sessions) running in parallel on successive frames; 0 = one per CPU core. Default 0.
     pub workers: usize,
+    /// `[[detector.relabel]]`: known confusions of the model on this view, corrected by size; none by default.
+    /// For an overhead car-park camera, where COCO detectors label cars seen from above "cell phone":
+    /// `from = "cell phone"`, `to = "car"`, `min_area_fraction = 0.01` (see `docs/accuracy.md`). Applies to every
+    /// camera this detector serves.
+    pub relabel: Vec<RelabelSection>,
+}
+
+/// One `[[detector.relabel]]` entry: a detection labelled `from` whose box covers at least `min_area_fraction` of
+/// the frame is taken as `to` (boxes and scores unchanged).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelabelSection {
+    /// The label the model gives (one of the model's labels).
+    pub from: String,
+    /// The label it stands for (a kept class).
+    pub to: String,
+    /// Minimum box area as a fraction of the frame area, 0..1.
+    pub min_area_fraction: f32,
 }
 
 impl Default for DetectorSection {
@@ -215,6 +233,7 @@ impl Default for DetectorSection {
             labels: None,
             threads: 1,
             workers: 0,
+            relabel: Vec::new(),
         }
     }
 }
@@ -345,6 +364,23 @@ impl Config {
                 d.input_width,
                 d.input_height
             ));
+        }
+        let labels = self.labels();
+        for (i, r) in d.relabel.iter().enumerate() {
+            let at = format!("detector.relabel[{i}] ({:?} -> {:?})", r.from, r.to);
+            if !labels.contains(&r.from) {
+                return Err(err!(Config, "{at}: {:?} is not one of the model's labels", r.from));
+            }
+            if !d.classes.contains(&r.to) {
+                return Err(err!(Config, "{at}: {:?} is not a kept class (detector.classes)", r.to));
+            }
+            if r.from == r.to || !(0.0..=1.0).contains(&r.min_area_fraction) {
+                return Err(err!(
+                    Config,
+                    "{at}: from and to must differ and min_area_fraction be within 0..1, got {}",
+                    r.min_area_fraction
+                ));
+            }
         }
         if d.threads == 0 {
             return Err(err!(Config, "detector.threads must be at least 1"));
@@ -486,6 +522,7 @@ impl Config {
             labels: w.labels.clone(),
             classes: w.kept(),
             intra_threads: self.detector.threads,
+            relabel: Vec::new(),
         }))
     }
 
@@ -576,6 +613,15 @@ impl Config {
             labels: self.labels(),
             classes: d.classes.clone(),
             intra_threads: d.threads,
+            relabel: d
+                .relabel
+                .iter()
+                .map(|r| vigie_vision::Relabel {
+                    from: r.from.clone(),
+                    to: r.to.clone(),
+                    min_area_fraction: r.min_area_fraction,
+                })
+                .collect(),
         })
     }
 }
@@ -684,6 +730,24 @@ mod tests {
         let e = Config::parse("[detector]\nclasses = [\"person\", \"van\"]\n", "x.toml").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Config);
         assert!(e.to_string().contains("\"van\""), "{e}");
+    }
+
+    #[test]
+    fn relabel_is_checked() {
+        let r = |from: &str, to: &str, a: f32| {
+            format!("[[detector.relabel]]\nfrom = \"{from}\"\nto = \"{to}\"\nmin_area_fraction = {a}\n")
+        };
+        let cfg = Config::parse(&r("cell phone", "car", 0.01), "x.toml").expect("valid relabel");
+        assert_eq!(cfg.detector.relabel.len(), 1);
+        for (bad, needle) in [
+            (r("phone", "car", 0.01), "\"phone\" is not one of the model's labels"),
+            (r("cell phone", "kite", 0.01), "\"kite\" is not a kept class"),
+            (r("cell phone", "car", 2.0), "min_area_fraction"),
+        ] {
+            let e = Config::parse(&bad, "x.toml").unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Config);
+            assert!(e.to_string().contains(needle), "{e}");
+        }
     }
 
     #[test]

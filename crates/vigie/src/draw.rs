@@ -34,6 +34,9 @@ pub fn class_color_hex(class: &str) -> String {
     format!("#{r:02x}{g:02x}{b:02x}")
 }
 
+/// A picture with caption lines (text, colour) under it, for [`Drawer::captioned_tiles`].
+pub type CaptionedTile = (RgbImage, Vec<(String, [u8; 3])>);
+
 pub struct Drawer {
     font: Option<FontVec>,
 }
@@ -81,10 +84,22 @@ impl Drawer {
         }
     }
 
-    /// The frame with the track's box and label, saved as JPEG.
-    pub fn snapshot(&self, frame: &RgbFrame, rec: &TrackRecord, path: &Path) -> Result<()> {
-        let mut img = Self::to_image(frame)?;
+    /// The frame with the track's box and label, saved as JPEG. A vehicle's plate is blurred first (plate data stays
+    /// out of the run's pictures): `plate` when the reader found one in this frame, and always the plate band of the
+    /// vehicle box (`export_cmd::vehicle_plate_band`, as exports blur it), since the reader runs after the snapshot.
+    pub fn snapshot(&self, frame: &RgbFrame, rec: &TrackRecord, plate: Option<BBox>, path: &Path) -> Result<()> {
         let s = &rec.summary;
+        let mut img = if vigie_vision::VEHICLE_CLASSES.contains(&s.class.as_str()) {
+            let mut f = frame.clone();
+            crate::export_cmd::blur_region(&mut f, crate::export_cmd::vehicle_plate_band(&s.best_box));
+            if let Some(p) = plate {
+                let (pw, ph) = (p.width() * 0.15, p.height() * 0.3);
+                crate::export_cmd::blur_region(&mut f, BBox::from([p.x1 - pw, p.y1 - ph, p.x2 + pw, p.y2 + ph]));
+            }
+            Self::to_image(&f)?
+        } else {
+            Self::to_image(frame)?
+        };
         let label = format!("#{} {} {:.2}", s.track_id, s.class, s.max_score);
         self.labelled_box(&mut img, s.best_box, class_color(&s.class), &label);
         img.save(path)
@@ -123,6 +138,48 @@ impl Drawer {
             draw_text_mut(&mut img, Rgb([255, 255, 0]), 6, 4, PxScale::from(16.0), font, &text);
         }
         img.save(path)
+            .map_err(|e| Error::wrap(ErrorKind::Io, format!("writing {}", path.display()), e))
+    }
+
+    /// Tiles side by side on white, each a picture with coloured caption lines under it, saved (PNG by the
+    /// extension). Without a font the captions are left out.
+    pub fn captioned_tiles(&self, tiles: &[CaptionedTile], path: &Path) -> Result<()> {
+        let scale = PxScale::from(15.0);
+        let line_h = 19u32;
+        let gap = 10u32;
+        let caption_w = |lines: &[(String, [u8; 3])]| -> u32 {
+            match &self.font {
+                Some(font) => lines
+                    .iter()
+                    .map(|(t, _)| text_size(scale, font, t).0)
+                    .max()
+                    .unwrap_or(0),
+                None => 0,
+            }
+        };
+        let widths: Vec<u32> = tiles
+            .iter()
+            .map(|(img, lines)| img.width().max(caption_w(lines)))
+            .collect();
+        let height = tiles
+            .iter()
+            .map(|(img, lines)| img.height() + 6 + line_h * lines.len() as u32)
+            .max()
+            .unwrap_or(0);
+        let total_w = widths.iter().sum::<u32>() + gap * (tiles.len() as u32 + 1);
+        let mut out = RgbImage::from_pixel(total_w.max(1), (height + 2 * gap).max(1), Rgb([255, 255, 255]));
+        let mut x = gap;
+        for ((img, lines), w) in tiles.iter().zip(&widths) {
+            image::imageops::replace(&mut out, img, i64::from(x), i64::from(gap));
+            if let Some(font) = &self.font {
+                for (i, (t, c)) in lines.iter().enumerate() {
+                    let y = gap + img.height() + 6 + line_h * i as u32;
+                    draw_text_mut(&mut out, Rgb(*c), x as i32, y as i32, scale, font, t);
+                }
+            }
+            x += w + gap;
+        }
+        out.save(path)
             .map_err(|e| Error::wrap(ErrorKind::Io, format!("writing {}", path.display()), e))
     }
 
@@ -176,5 +233,88 @@ impl Drawer {
         }
         img.save(path)
             .map_err(|e| Error::wrap(ErrorKind::Io, format!("writing {}", path.display()), e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vigie_core::{Time90k, TrackId};
+
+    /// Variance of the grey level inside `b` (integer pixel bounds).
+    fn variance(img: &RgbImage, b: (u32, u32, u32, u32)) -> f64 {
+        let mut v = Vec::new();
+        for y in b.1..b.3 {
+            for x in b.0..b.2 {
+                let p = img.get_pixel(x, y).0;
+                v.push((f64::from(p[0]) + f64::from(p[1]) + f64::from(p[2])) / 3.0);
+            }
+        }
+        let m = v.iter().sum::<f64>() / v.len() as f64;
+        v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / v.len() as f64
+    }
+
+    #[test]
+    fn vehicle_snapshots_blur_the_plate() {
+        // A grey scene with a black-and-white "plate" (stripes 2 px wide) at the bottom of a car box.
+        let plate = (120u32, 170u32, 200u32, 190u32);
+        let frame = RgbFrame::from_fn(320, 240, |x, y| {
+            if (plate.0..plate.2).contains(&x) && (plate.1..plate.3).contains(&y) {
+                if (x / 2) % 2 == 0 { [250; 3] } else { [5; 3] }
+            } else {
+                [120, 130, 140]
+            }
+        });
+        let before = variance(&Drawer::to_image(&frame).unwrap(), plate);
+        let dir = std::env::temp_dir().join(format!("vigie-draw-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let record = |class: &str| {
+            let car_box = BBox::new(80.0, 60.0, 240.0, 200.0);
+            let mut rec = TrackRecord::new(TrackId(std::num::NonZeroU64::MIN), Time90k(0), car_box);
+            rec.summary.best_box = car_box;
+            rec.summary.class = class.into();
+            rec
+        };
+        let read = |class: &str, plate_box: Option<BBox>| {
+            let rec = record(class);
+            let path = dir.join(format!("{class}.jpg"));
+            Drawer::new().snapshot(&frame, &rec, plate_box, &path).unwrap();
+            let img = image::open(&path).unwrap().to_rgb8();
+            variance(&img, plate)
+        };
+        let car = read("car", None);
+        assert!(
+            car < before * 0.05,
+            "plate band blurred: variance {before:.0} -> {car:.0}"
+        );
+        let truck = read("truck", Some(BBox::new(120.0, 170.0, 200.0, 190.0)));
+        assert!(
+            truck < before * 0.05,
+            "plate box blurred: variance {before:.0} -> {truck:.0}"
+        );
+        // A plate box the band does not cover is blurred too.
+        let high = (100u32, 70u32, 180u32, 90u32);
+        let frame2 = RgbFrame::from_fn(320, 240, |x, y| {
+            if (high.0..high.2).contains(&x) && (high.1..high.3).contains(&y) && (x / 2) % 2 == 0 {
+                [250; 3]
+            } else {
+                [5; 3]
+            }
+        });
+        let rec = record("bus");
+        let path = dir.join("bus.jpg");
+        let before_high = variance(&Drawer::to_image(&frame2).unwrap(), high);
+        Drawer::new()
+            .snapshot(&frame2, &rec, Some(BBox::new(100.0, 70.0, 180.0, 90.0)), &path)
+            .unwrap();
+        let after_high = variance(&image::open(&path).unwrap().to_rgb8(), high);
+        assert!(after_high < before_high * 0.05, "{before_high:.0} -> {after_high:.0}");
+        // A person's snapshot is not blurred there (no plate): only JPEG loss.
+        let person = read("person", None);
+        assert!(
+            person > before * 0.5,
+            "person snapshot untouched: {before:.0} -> {person:.0}"
+        );
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

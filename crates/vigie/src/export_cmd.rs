@@ -9,6 +9,9 @@
 //!
 //! Unblurred exports need `--approved-by` naming an active supervisor account (two-person rule); the approval is in
 //! the manifest and in the audit log (`export`).
+//!
+//! The camera's privacy masks (`[[camera.privacy_mask]]` of the configuration) are filled in every exported frame,
+//! before the detector and the blur, also in unblurred exports.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -111,22 +114,27 @@ fn box_pass(src: &[f32], dst: &mut [f32], w: usize, h: usize, r: usize, horizont
     }
 }
 
+/// The plate band of a vehicle box (x 15-85 %, y 50-100 % of the box), widened by 10 %: where its plate is, when no
+/// reader says. Blurred in exports and in the track snapshots of `vigie analyze`.
+pub fn vehicle_plate_band(b: &BBox) -> BBox {
+    let (bw, bh) = (b.x2 - b.x1, b.y2 - b.y1);
+    let r = BBox::from([b.x1 + 0.15 * bw, b.y1 + 0.5 * bh, b.x2 - 0.15 * bw, b.y2]);
+    let (pw, ph) = ((r.x2 - r.x1) * 0.1, (r.y2 - r.y1) * 0.1);
+    BBox::from([r.x1 - pw, r.y1 - ph, r.x2 + pw, r.y2 + ph])
+}
+
 /// The regions of a frame an export blurs: whole person boxes, the plate band of vehicles (x 15-85 %, y 50-100 %
 /// of the box), each widened by 10 %.
 pub fn blur_regions(dets: &vigie_core::Detections, labels: &[String]) -> Vec<BBox> {
     let mut out = Vec::new();
     for (b, c) in dets.boxes.iter().zip(&dets.class_ids) {
         let label = labels.get(c.0 as usize).map(String::as_str).unwrap_or("");
-        let (bw, bh) = (b.x2 - b.x1, b.y2 - b.y1);
-        let r = if label == "person" {
-            *b
+        if label == "person" {
+            let (pw, ph) = ((b.x2 - b.x1) * 0.1, (b.y2 - b.y1) * 0.1);
+            out.push(BBox::from([b.x1 - pw, b.y1 - ph, b.x2 + pw, b.y2 + ph]));
         } else if VEHICLES.contains(&label) {
-            BBox::from([b.x1 + 0.15 * bw, b.y1 + 0.5 * bh, b.x2 - 0.15 * bw, b.y2])
-        } else {
-            continue;
-        };
-        let (pw, ph) = ((r.x2 - r.x1) * 0.1, (r.y2 - r.y1) * 0.1);
-        out.push(BBox::from([r.x1 - pw, r.y1 - ph, r.x2 + pw, r.y2 + ph]));
+            out.push(vehicle_plate_band(b));
+        }
     }
     out
 }
@@ -156,7 +164,7 @@ fn rfc3339(ms: i64) -> String {
 pub fn run_export(a: ExportArgs) -> Result<()> {
     let cfg = super::load_config(a.config.as_deref())?;
     let bases = crate::config::Bases::new(a.config.as_deref());
-    let store = Store::open(&cfg.storage.database)?;
+    let mut store = Store::open(&cfg.storage.database)?;
     let now = vigie_server::unix_ms();
     let case = store
         .case(&a.case)?
@@ -227,6 +235,16 @@ pub fn run_export(a: ExportArgs) -> Result<()> {
         .map(|d| d.class_set().labels().to_vec())
         .unwrap_or_default();
     let clip = a.out.join(CLIP);
+    // The camera's privacy masks (issue 7), filled in every exported frame, blurred or not.
+    let mask_configs = cfg
+        .cameras
+        .iter()
+        .find(|c| c.name == a.camera)
+        .map_or(&[][..], |c| &c.privacy_masks[..]);
+    for m in mask_configs {
+        m.validate(&a.camera)?;
+    }
+    let mut masks = vigie_core::PrivacyMasks::new(mask_configs);
     let mut enc: Option<vigie_video::Mp4Encoder> = None;
     let mut blurred_regions = 0u64;
     for seg in &segments {
@@ -252,6 +270,7 @@ pub fn run_export(a: ExportArgs) -> Result<()> {
             if !(from..to).contains(&wall) {
                 continue;
             }
+            masks.apply(&mut f);
             if let Some(d) = detector.as_mut() {
                 for r in blur_regions(&d.detect(&f)?, &labels) {
                     blur_region(&mut f, r);
@@ -297,6 +316,7 @@ pub fn run_export(a: ExportArgs) -> Result<()> {
         "exported_at": rfc3339(now),
         "blurred": !a.unblurred,
         "approved_by": approved_by,
+        "privacy_masks": mask_configs.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(),
         "instance_uuid": store.instance_uuid()?,
         "instance_public_key": key.public_key_hex(),
         "files": [{"name": CLIP, "sha256": sha, "bytes": bytes, "frames": frames}],
@@ -307,6 +327,14 @@ pub fn run_export(a: ExportArgs) -> Result<()> {
     };
     write(MANIFEST, &text)?;
     write(SIGNATURE, key.sign(&text).to_hex().as_bytes())?;
+    // Registered with its case, absolute: retention deletes the folder when the case expires (refused, like the
+    // export itself, once the case is closed or expired).
+    let out_abs = std::fs::canonicalize(&a.out).map_err(|e| err!(Io, "{}: {e}", a.out.display()))?;
+    let out_str = out_abs
+        .to_str()
+        .ok_or_else(|| err!(InvalidArgument, "{}: not a UTF-8 path", out_abs.display()))?;
+    let files = [CLIP, MANIFEST, SIGNATURE].map(String::from);
+    store.record_case_export(&case, out_str, &files, now)?;
     crate::audit_cmd::record(
         a.config.as_deref(),
         vigie_audit::Action::Export,

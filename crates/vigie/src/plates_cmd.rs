@@ -7,8 +7,13 @@
 //!   the command then exits with the status of an invalid-data error (65) once every image has been tried, so a
 //!   script sees the failure without losing the other lines. Model or runtime failures stop the command at once.
 //! - `vigie plates bench DIR` reads every photo of a folder with ground truth (`<file> x y w h TEXT` in a `.txt`
-//!   beside each, see `vigie_plates::eval`) and prints one JSON line `{"images", "found", "exact", "exact_o0",
-//!   "crops", "ms_per_crop_median", "cpu_ms_per_crop_median", "ms_per_image_median", "threads"}`: a crop's time is
+//!   beside each, see `vigie_plates::eval`) and prints one JSON line `{"images", "found", "found_pct", "exact",
+//!   "exact_pct", "exact_errata", "exact_errata_pct", "errata", "exact_o0", "crops", "ms_per_crop_median",
+//!   "cpu_ms_per_crop_median", "ms_per_image_median", "threads"}`: `exact` is strict, against the ground truth as
+//!   shipped; `exact_errata` against it with the errata applied (`--errata FILE`, by default the corrections of
+//!   `../shared/data/plates-eu/` kept in `crates/vigie-plates/tests/plates-eu-errata.tsv`; a line applies only to its
+//!   file with its given text); `--errata-picture PNG` writes the photos' plates the errata correct side by side
+//!   with the given and corrected texts and the read. A crop's time is
 //!   text detection + recognition + grammar for one vehicle crop (wall time, and CPU time of the thread, which
 //!   ONNX Runtime uses alone with one thread: the fairer number on a shared machine); an image's time adds the
 //!   vehicle detection (decoding is not counted). The first photo is read once before timing, to warm up.
@@ -19,7 +24,7 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use vigie_core::{ErrorKind, Result, bail, err};
-use vigie_plates::eval::{judge, parse_truth};
+use vigie_plates::eval::{Errata, judge_with_errata, parse_truth};
 use vigie_plates::read::{DEFAULT_DET_MODEL, DEFAULT_REC_MODEL, DEFAULT_VEHICLE_MODEL};
 use vigie_plates::{PlateRead, PlateReader, ReaderConfig, load_image};
 
@@ -47,6 +52,12 @@ pub enum PlatesCmd {
         /// Print each photo that is not read exactly on stderr.
         #[arg(long)]
         misses: bool,
+        /// Ground-truth errata (tab-separated: file, given, corrected, reason); default: the plates-eu errata.
+        #[arg(long)]
+        errata: Option<PathBuf>,
+        /// Write a picture of the plates the errata correct (PNG).
+        #[arg(long)]
+        errata_picture: Option<PathBuf>,
     },
 }
 
@@ -87,7 +98,22 @@ pub fn run(cmd: PlatesCmd) -> Result<()> {
             config,
             threads,
             misses,
-        } => bench(&dir, config.as_deref(), threads, misses),
+            errata,
+            errata_picture,
+        } => {
+            let errata = match errata {
+                Some(p) => Errata::load(&p)?,
+                None => Errata::plates_eu(),
+            };
+            bench(
+                &dir,
+                config.as_deref(),
+                threads,
+                misses,
+                &errata,
+                errata_picture.as_deref(),
+            )
+        }
     }
 }
 
@@ -130,7 +156,49 @@ fn median(v: &mut [f64]) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
-fn bench(dir: &Path, config: Option<&Path>, threads: usize, misses: bool) -> Result<()> {
+/// Percentage with one decimal.
+fn pct(n: usize, of: usize) -> f64 {
+    (n as f64 * 1000.0 / of.max(1) as f64).round() / 10.0
+}
+
+/// One tile of the errata picture: the plate (its true box, widened) scaled to 64 pixels high, and the texts.
+fn errata_tile(
+    frame: &vigie_core::RgbFrame,
+    truth: &vigie_plates::eval::Truth,
+    corrected: &str,
+    read: Option<&str>,
+) -> Option<crate::draw::CaptionedTile> {
+    let img = image::RgbImage::from_raw(frame.width, frame.height, frame.data.clone())?;
+    let b = truth.bbox;
+    let (pw, ph) = (b.width() * 0.3, b.height() * 0.6);
+    let x1 = (b.x1 - pw).max(0.0) as u32;
+    let y1 = (b.y1 - ph).max(0.0) as u32;
+    let x2 = ((b.x2 + pw).ceil() as u32).min(frame.width);
+    let y2 = ((b.y2 + ph).ceil() as u32).min(frame.height);
+    if x2 <= x1 + 1 || y2 <= y1 + 1 {
+        return None;
+    }
+    let crop = image::imageops::crop_imm(&img, x1, y1, x2 - x1, y2 - y1).to_image();
+    let h = 64u32;
+    let w = ((crop.width() as f32 * h as f32 / crop.height() as f32).round() as u32).max(1);
+    let tile = image::imageops::resize(&crop, w, h, image::imageops::FilterType::Triangle);
+    let lines = vec![
+        (truth.file.clone(), [60, 60, 60]),
+        (format!("given     {}", truth.text), [200, 30, 30]),
+        (format!("corrected {corrected}"), [20, 140, 40]),
+        (format!("read      {}", read.unwrap_or("-")), [30, 60, 200]),
+    ];
+    Some((tile, lines))
+}
+
+fn bench(
+    dir: &Path,
+    config: Option<&Path>,
+    threads: usize,
+    misses: bool,
+    errata: &Errata,
+    errata_picture: Option<&Path>,
+) -> Result<()> {
     let mut reader = open_reader(config, threads, true)?;
     let mut truths: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| vigie_core::Error::from(e).context(format!("reading folder {}", dir.display())))?
@@ -138,7 +206,8 @@ fn bench(dir: &Path, config: Option<&Path>, threads: usize, misses: bool) -> Res
         .filter(|p| p.extension().is_some_and(|e| e == "txt"))
         .collect();
     truths.sort();
-    let (mut images, mut found, mut exact, mut exact_o0) = (0usize, 0usize, 0usize, 0usize);
+    let (mut images, mut found, mut exact, mut exact_o0, mut exact_errata) = (0usize, 0usize, 0usize, 0usize, 0usize);
+    let (mut applied, mut tiles) = (0usize, Vec::new());
     let (mut crop_ms, mut crop_cpu_ms, mut image_ms) = (Vec::new(), Vec::new(), Vec::new());
     let mut warm = false;
     for t in &truths {
@@ -161,11 +230,18 @@ fn bench(dir: &Path, config: Option<&Path>, threads: usize, misses: bool) -> Res
                 .filter_map(|c| c.ocr_cpu)
                 .map(|d| d.as_secs_f64() * 1000.0),
         );
-        let o = judge(&truth, &rep.plates);
+        let o = judge_with_errata(&truth, errata, &rep.plates);
         images += 1;
         found += o.found as usize;
         exact += o.exact as usize;
         exact_o0 += o.exact_o0 as usize;
+        exact_errata += o.exact_errata as usize;
+        if let Some(e) = errata.find(&truth) {
+            applied += 1;
+            if errata_picture.is_some() {
+                tiles.extend(errata_tile(&frame, &truth, &e.corrected, o.read.as_deref()));
+            }
+        }
         if misses && !o.exact {
             eprintln!(
                 "{}: truth {} read {} ({})",
@@ -174,6 +250,8 @@ fn bench(dir: &Path, config: Option<&Path>, threads: usize, misses: bool) -> Res
                 o.read.as_deref().unwrap_or("-"),
                 if !o.found {
                     "not found"
+                } else if o.exact_errata {
+                    "right with errata"
                 } else if o.exact_o0 {
                     "equal with O = 0"
                 } else {
@@ -189,12 +267,24 @@ fn bench(dir: &Path, config: Option<&Path>, threads: usize, misses: bool) -> Res
             dir.display()
         ));
     }
+    if let Some(p) = errata_picture {
+        if let Some(parent) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| vigie_core::Error::from(e).context(format!("creating {}", parent.display())))?;
+        }
+        crate::draw::Drawer::new().captioned_tiles(&tiles, p)?;
+    }
     println!(
         "{}",
         json!({
             "images": images,
             "found": found,
+            "found_pct": pct(found, images),
             "exact": exact,
+            "exact_pct": pct(exact, images),
+            "exact_errata": exact_errata,
+            "exact_errata_pct": pct(exact_errata, images),
+            "errata": applied,
             "exact_o0": exact_o0,
             "crops": crop_ms.len(),
             "ms_per_crop_median": median(&mut crop_ms),

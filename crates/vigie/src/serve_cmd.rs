@@ -68,6 +68,14 @@ pub fn service_options(cfg: &Config, bases: &Bases, listen: Option<String>) -> R
     let detectors = (0..cfg.detector_workers())
         .map(|_| Detector::new(&det_cfg))
         .collect::<Result<Vec<_>>>()?;
+    // The parking pre-check (`[[parking]]`): its store for the agents' API and, when `[plates] enabled`, plate
+    // reading on the cameras that have zones.
+    let (parking, plates) = if cfg.parking.is_empty() {
+        (None, None)
+    } else {
+        let (store, zones) = crate::plates_stage::open_parking(cfg, None, vigie_server::unix_ms())?;
+        (Some(store), crate::plates_stage::live_options(cfg, bases, zones)?)
+    };
     Ok(ServiceOptions {
         server,
         cameras,
@@ -80,11 +88,8 @@ pub fn service_options(cfg: &Config, bases: &Bases, listen: Option<String>) -> R
         analysis_fps: cfg.analysis.fps,
         clip_pre_s: cfg.events.clip_pre_s,
         clip_post_s: cfg.events.clip_post_s,
-        parking: if cfg.parking.is_empty() {
-            None
-        } else {
-            Some(crate::plates_stage::open_parking(cfg, None, vigie_server::unix_ms())?.0)
-        },
+        parking,
+        plates,
     })
 }
 

@@ -138,7 +138,7 @@ pub fn run(a: SynopsisArgs) -> Result<()> {
         );
     }
     let cfg = super::load_config(a.config.as_deref())?;
-    let store = Store::open(&cfg.storage.database)?;
+    let mut store = Store::open(&cfg.storage.database)?;
     let now = vigie_server::unix_ms();
     let case = store
         .case(&a.case)?
@@ -159,9 +159,26 @@ pub fn run(a: SynopsisArgs) -> Result<()> {
         json!({"synopsis": true, "camera": a.camera, "class": a.class, "colour": q.colour,
                "from": a.from, "to": a.to, "results": hits.len()}),
     )?;
-    let (poster, frames) = build(&store, &hits)?;
+    let (mut poster, mut frames) = build(&store, &hits)?;
+    // The camera's privacy masks (issue 7) over the poster and every frame of the synopsis.
+    let mut masks = vigie_core::PrivacyMasks::new(
+        cfg.cameras
+            .iter()
+            .find(|c| c.name == a.camera)
+            .map_or(&[][..], |c| &c.privacy_masks[..]),
+    );
+    masks.apply(&mut poster);
+    for f in &mut frames {
+        masks.apply(f);
+    }
     std::fs::create_dir_all(&a.out).map_err(|e| err!(Io, "creating {}: {e}", a.out.display()))?;
     write_outputs(&a.out, &poster, &frames)?;
+    // A case's result: registered with it, deleted by retention when the case expires.
+    let out_abs = std::fs::canonicalize(&a.out).map_err(|e| err!(Io, "{}: {e}", a.out.display()))?;
+    let out_str = out_abs
+        .to_str()
+        .ok_or_else(|| err!(InvalidArgument, "{}: not a UTF-8 path", out_abs.display()))?;
+    store.record_case_export(&case, out_str, &["poster.png".into(), "synopsis.mp4".into()], now)?;
     eprintln!("{}: {} tracks, {} frames", a.out.display(), hits.len(), frames.len());
     Ok(())
 }
@@ -176,7 +193,7 @@ pub fn write_outputs(out: &Path, poster: &RgbFrame, frames: &[RgbFrame]) -> Resu
     if v.exists() {
         std::fs::remove_file(&v).map_err(|e| err!(Io, "replacing {}: {e}", v.display()))?;
     }
-    if frames.is_empty() || !poster.width.is_multiple_of(2) || !poster.height.is_multiple_of(2) {
+    if frames.is_empty() {
         return Ok(());
     }
     let mut enc = vigie_video::Mp4Encoder::create(&v, poster.width, poster.height, 10)?;

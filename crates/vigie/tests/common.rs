@@ -79,3 +79,48 @@ pub fn analyze(video: &Path, out: &Path, extra: &[&str]) -> (serde_json::Value, 
         .collect();
     (summary, tracks)
 }
+
+/// A child process killed when dropped.
+pub struct Proc(pub std::process::Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `vigie serve --config CONFIG --listen 127.0.0.1:0` in `dir`; the process and the address it listens on
+/// (from its first line of output; the rest of its output is drained so it never blocks on a full pipe).
+pub fn serve(dir: &Path, config: &Path) -> (Proc, String) {
+    use std::io::{BufRead, BufReader, Read};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vigie"))
+        .args([
+            "serve",
+            "--config",
+            config.to_str().unwrap_or_default(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .current_dir(dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .expect("start vigie serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let proc = Proc(child);
+    let mut reader = BufReader::new(stdout);
+    let mut line = String::new();
+    reader.read_line(&mut line).expect("read the listening line");
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap_or_else(|| panic!("vigie serve said {line:?}"))
+        .to_string();
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        let _ = reader.read_to_string(&mut sink);
+    });
+    (proc, addr)
+}

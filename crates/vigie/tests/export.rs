@@ -273,5 +273,18 @@ fn export_verify_tamper_and_blur() {
         .map(|d| d["approved_by"].clone())
         .collect();
     assert_eq!(approvals, [serde_json::Value::Null, serde_json::json!("sam")], "{log}");
+    // Both exports are registered with their case (absolute folders), for retention to delete when it expires.
+    let exports = vigie_store::Store::open(&db)
+        .expect("database")
+        .case_exports("PV-EXPORT-1")
+        .expect("case exports");
+    let paths: Vec<std::path::PathBuf> = exports.iter().map(|x| std::path::PathBuf::from(&x.path)).collect();
+    let canon = |p: &Path| std::fs::canonicalize(p).expect("canonical");
+    assert_eq!(paths, [canon(&out), canon(&raw)]);
+    assert!(
+        exports
+            .iter()
+            .all(|x| x.deleted_unix_ms.is_none() && x.files.len() == 3)
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

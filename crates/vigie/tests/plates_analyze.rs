@@ -548,3 +548,198 @@ fn car_park_from_high_above_plates_unread_never_guessed() {
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("plate unread") || html.contains("unreadable"));
 }
+
+// ------------------------------------------------------------------------------------------------------------------
+// The same pre-check live: `vigie serve` with the clip as a file camera.
+
+/// One HTTP/1.1 request to `addr`; (status, raw response with headers).
+fn http(addr: &str, method: &str, path: &str, body: &str, headers: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+         {headers}Connection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("write");
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf).to_string();
+    let status = text.split_whitespace().nth(1).and_then(|x| x.parse().ok()).unwrap_or(0);
+    (status, text)
+}
+
+/// Logs `user` in; the headers (session cookie, CSRF token) of its requests.
+fn login(addr: &str, user: &str, password: &str) -> String {
+    let (st, resp) = http(
+        addr,
+        "POST",
+        "/api/login",
+        &format!(r#"{{"username":"{user}","password":"{password}"}}"#),
+        "",
+    );
+    assert_eq!(st, 200, "{resp}");
+    let cookie = resp
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("set-cookie: ")
+                .or_else(|| l.strip_prefix("Set-Cookie: "))
+        })
+        .and_then(|c| c.split(';').next())
+        .expect("session cookie")
+        .to_string();
+    let csrf = resp
+        .split("\"csrf_token\":\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("csrf token")
+        .to_string();
+    format!("Cookie: {cookie}\r\nX-CSRF-Token: {csrf}\r\n")
+}
+
+/// The JSON body of a response (chunked or not: from the first `[` or `{` to the last `]` or `}`).
+fn json_body(resp: &str) -> Value {
+    let body = resp.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    let start = body.find(['[', '{']).unwrap_or(0);
+    let end = body.rfind([']', '}']).map_or(body.len(), |i| i + 1);
+    serde_json::from_str(&body[start..end]).unwrap_or_else(|e| panic!("JSON: {e}: {body}"))
+}
+
+/// Issue 4, live: `vigie serve` plays the clip as a file camera with a parking zone over the whole picture. The first
+/// car's session is imported before the start (provider CSV), the second's posted to `/api/payments` by the provider
+/// while the service runs; the agent's queue (`/api/parking/queue`) gets the three others with their two evidence photos,
+/// and nothing of the paid plates is in the parking database files, nor any plate in the event database.
+#[test]
+fn parking_precheck_live_in_serve() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let d = temp_dir("plates-serve");
+    let parking_db = d.join("parking.db");
+    let plates: Vec<String> = PHOTOS.iter().map(|n| truth(n)).collect();
+    // Paid: the first car (imported before the start) and the second (posted by the provider once running: it comes
+    // into view 6.5 s after the start). The three others come after them, so once they are all queued both paid
+    // cars have been checked.
+    let (imported, posted) = (&plates[0], &plates[1]);
+    let unpaid: BTreeSet<&String> = plates[2..5].iter().collect();
+    let now = jiff::Timestamp::now();
+    let at = |s: i64| {
+        jiff::Timestamp::from_second(now.as_second() + s)
+            .expect("time")
+            .to_string()
+    };
+    let csv = write(
+        &d.join("payments.csv"),
+        &format!(
+            "plate,zone,start,end,reference\n{imported},centre-1,{},{},pay-1\n",
+            at(-3600),
+            at(3600)
+        ),
+    );
+    let cfg = write(
+        &d.join("vigie.toml"),
+        &format!(
+            "[storage]\ndatabase = {db:?}\n\n[server]\nrecordings = {rec:?}\n\n[detector]\nworkers = 1\n\n\
+             [plates]\nenabled = true\nparking_database = {pdb:?}\nkey_file = {key:?}\n\n\
+             [[parking]]\nname = \"centre-1\"\ncamera = \"street\"\n\
+             polygon = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]\npaid_hours = [\"mon-sun 00:00-24:00\"]\n\
+             grace_s = 1\nutc_offset_min = 60\n\n\
+             [[camera]]\nname = \"street\"\nfile = {clip:?}\nmotion_gate = false\nrecord = false\n",
+            db = d.join("vigie.db").display().to_string(),
+            rec = d.join("recordings").display().to_string(),
+            pdb = parking_db.display().to_string(),
+            key = d.join("parking.key").display().to_string(),
+            clip = clip().display().to_string(),
+        ),
+    );
+    let cfg_s = cfg.to_str().unwrap();
+    let vigie = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_vigie"))
+            .args(args)
+            .args(["--config", cfg_s])
+            .current_dir(&d)
+            .output()
+            .expect("vigie");
+        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    };
+    vigie(&["parking", "import", csv.to_str().unwrap()]);
+    for (user, role) in [("agent", "parking_agent"), ("provider", "admin")] {
+        let mut add = Command::new(env!("CARGO_BIN_EXE_vigie"))
+            .args(["user", "add", user, "--role", role, "--config", cfg_s])
+            .current_dir(&d)
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("vigie user add");
+        add.stdin
+            .take()
+            .expect("stdin")
+            .write_all(b"correct horse battery\n")
+            .expect("password");
+        assert!(add.wait().expect("wait").success());
+    }
+    let (svc, addr) = serve(&d, Path::new(cfg_s));
+    let provider = login(&addr, "provider", "correct horse battery");
+    let (st, resp) = http(
+        &addr,
+        "POST",
+        "/api/payments",
+        &format!(
+            r#"{{"plate":"{}","zone":"centre-1","start_unix_ms":{},"end_unix_ms":{}}}"#,
+            posted.to_lowercase(),
+            (now.as_second() - 600) * 1000,
+            (now.as_second() + 3600) * 1000
+        ),
+        &provider,
+    );
+    assert!((200..300).contains(&st), "payment: {resp}");
+    let agent = login(&addr, "agent", "correct horse battery");
+
+    // The clip lasts 32.5 s (and loops); each car is checked when its track ends.
+    let t0 = std::time::Instant::now();
+    let queued = loop {
+        let (st, resp) = http(&addr, "GET", "/api/parking/queue", "", &agent);
+        assert_eq!(st, 200, "{resp}");
+        let q = json_body(&resp);
+        let items = q.as_array().cloned().unwrap_or_default();
+        let seen: BTreeSet<String> = items
+            .iter()
+            .filter_map(|i| i["plate"].as_str().map(String::from))
+            .collect();
+        if unpaid.iter().all(|p| seen.contains(*p)) || t0.elapsed().as_secs() > 75 {
+            break items;
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    };
+    let seen: BTreeSet<String> = queued
+        .iter()
+        .filter_map(|i| i["plate"].as_str().map(String::from))
+        .collect();
+    for p in &unpaid {
+        assert!(seen.contains(*p), "unpaid {p} queued: {seen:?}");
+    }
+    assert!(
+        !seen.contains(imported) && !seen.contains(posted),
+        "paid plates queued: {seen:?}"
+    );
+    // Evidence: two JPEG photos per record.
+    let id = queued[0]["id"].as_i64().expect("record id");
+    for f in ["0.jpg", "1.jpg"] {
+        let (st, resp) = http(&addr, "GET", &format!("/api/parking/{id}/evidence/{f}"), "", &agent);
+        assert_eq!(st, 200, "evidence {f}");
+        assert!(resp.contains("image/jpeg"), "evidence {f} is a JPEG");
+    }
+    drop(svc);
+    // Paid plates: nothing of them in the parking database files; no plate in the event database.
+    for p in [imported, posted] {
+        assert!(
+            files_containing(&parking_db, p).is_empty(),
+            "paid {p} left in {:?}",
+            files_containing(&parking_db, p)
+        );
+    }
+    for p in &plates {
+        assert!(files_containing(&d.join("vigie.db"), p).is_empty(), "{p} in vigie.db");
+    }
+}

@@ -95,4 +95,50 @@ fn read_of_good_images_exits_0_and_bench_prints_one_json_line() {
         (Some(2), Some(2), Some(2))
     );
     assert!(v[0]["ms_per_crop_median"].as_f64().unwrap() > 0.0);
+    assert_eq!(
+        (v[0]["exact_errata"].as_u64(), v[0]["errata"].as_u64()),
+        (Some(2), Some(0))
+    );
+    assert_eq!(v[0]["found_pct"].as_f64(), Some(100.0));
+
+    // With errata: strict and corrected figures both, and the picture of the corrected plates.
+    let given = std::fs::read_to_string(d.join("test_002.txt")).unwrap();
+    let given = given.split_whitespace().nth(5).unwrap().to_string();
+    let errata = d.join("errata.tsv");
+    std::fs::write(
+        &errata,
+        format!("file\tgiven\tcorrected\treason\ntest_002.jpg\t{given}\tXX000XX\ta test correction\n"),
+    )
+    .unwrap();
+    let picture = d.join("pictures/errata.png");
+    let o = vigie(
+        &[
+            "plates",
+            "bench",
+            d.to_str().unwrap(),
+            "--errata",
+            errata.to_str().unwrap(),
+            "--errata-picture",
+            picture.to_str().unwrap(),
+        ],
+        &repo_root(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = lines(&o);
+    assert_eq!(
+        (
+            v[0]["exact"].as_u64(),
+            v[0]["exact_errata"].as_u64(),
+            v[0]["errata"].as_u64()
+        ),
+        (Some(2), Some(1), Some(1))
+    );
+    assert_eq!(v[0]["exact_errata_pct"].as_f64(), Some(50.0));
+    let img = image::open(&picture).expect("the errata picture").to_rgb8();
+    assert!(
+        img.width() > 64 && img.height() >= 64,
+        "{}x{}",
+        img.width(),
+        img.height()
+    );
 }

@@ -8,20 +8,10 @@ mod common;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{repo_root, temp_dir};
-
-/// A child process killed when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{Proc, repo_root, serve, temp_dir};
 
 /// Real footage as a camera would send it: vtest.avi (people walking all the time) in H.264 with a key frame every
 /// second, made by `scripts/test-data.sh` (the demo camera's file), so segments can be cut every second or two.
@@ -65,39 +55,6 @@ fn port_of(url: &str) -> u16 {
         .and_then(|s| s.split('/').next())
         .and_then(|p| p.parse().ok())
         .expect("port in URL")
-}
-
-/// Starts `vigie serve` in `dir` and returns it with the address it listens on.
-fn serve(dir: &Path, config: &Path) -> (Proc, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vigie"))
-        .args([
-            "serve",
-            "--config",
-            config.to_str().unwrap_or_default(),
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .current_dir(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start vigie serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut reader = BufReader::new(stdout);
-    let mut line = String::new();
-    reader.read_line(&mut line).expect("read the listening line");
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .unwrap_or_else(|| panic!("vigie serve said {line:?}"))
-        .to_string();
-    // Keep draining stdout so the child never blocks on a full pipe.
-    std::thread::spawn(move || {
-        let mut sink = String::new();
-        let _ = reader.read_to_string(&mut sink);
-    });
-    (Proc(child), addr)
 }
 
 /// GET `path` from `addr`; (status, body).

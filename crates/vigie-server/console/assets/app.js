@@ -11,6 +11,9 @@ const PERMS = {
   edit_zones: ['supervisor', 'admin'],
   parking: ['parking_agent'],
   manage_users: ['admin'],
+  manage_authorisations: ['admin'],
+  view_accuracy: ['supervisor', 'admin'],
+  investigate: ['investigator'],
 };
 
 const app = document.getElementById('app');
@@ -208,8 +211,11 @@ function navItems() {
   if (ctx.can('view_live')) items.push(['live', '#/live', t('nav.live')]);
   if (ctx.can('view_alerts')) items.push(['alerts', '#/alerts', t('nav.alerts')]);
   if (ctx.can('edit_zones')) items.push(['zones', '#/zones', t('nav.zones')]);
+  if (ctx.can('investigate')) items.push(['search', '#/search', t('nav.search')]);
+  if (ctx.can('view_accuracy')) items.push(['accuracy', '#/accuracy', t('nav.accuracy')]);
   if (ctx.can('parking')) items.push(['parking', '#/parking', t('nav.parking')]);
   if (ctx.can('manage_users')) items.push(['users', '#/users', t('nav.users')]);
+  if (ctx.can('manage_authorisations')) items.push(['authorisations', '#/authorisations', t('nav.authorisations')]);
   return items;
 }
 
@@ -257,6 +263,12 @@ function homeRoute() {
   return '#/none';
 }
 
+/** A page the role may not use: a message, nothing fetched. */
+function refused(el) {
+  el.append(h('p.form-error', { 'data-test': 'page-refused' }, t('error.forbidden')));
+  return null;
+}
+
 async function render() {
   if (cleanup) { try { cleanup(); } catch { /* view already gone */ } cleanup = null; }
   const hash = location.hash || '#/';
@@ -288,6 +300,9 @@ async function render() {
       case 'zones': cleanup = (await import('./zones.js')).mountZones(el, ctx, name); break;
       case 'parking': cleanup = (await import('./parking.js')).mountParking(el, ctx); break;
       case 'users': cleanup = (await import('./users.js')).mountUsers(el, ctx); break;
+      case 'search': cleanup = ctx.can('investigate') ? (await import('./search.js')).mountSearch(el, ctx) : refused(el); break;
+      case 'accuracy': cleanup = ctx.can('view_accuracy') ? (await import('./accuracy.js')).mountAccuracy(el, ctx) : refused(el); break;
+      case 'authorisations': cleanup = ctx.can('manage_authorisations') ? (await import('./authorisations.js')).mountAuthorisations(el, ctx) : refused(el); break;
       default: el.append(h('p.empty', t('home.nothing')));
     }
   } catch (e) {

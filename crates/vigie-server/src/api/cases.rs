@@ -1,16 +1,19 @@
 //! Review cases for investigators (issue 8, permission `investigate`): the cases a user is on, and the case-gated
 //! search of stored tracks. A case the user is not on answers 404, like a camera they may not see; a closed or
-//! expired case answers 410. Every search is in the audit log (`search`) before its results are sent.
+//! expired case answers 410. Every search is in the audit log (`search`) before its results are sent. A hit's
+//! thumbnail and the recording at a moment ([`thumb`], [`recording`]) are gated the same way (the case's cameras
+//! and window) and logged.
 
 use axum::Json;
-use axum::extract::{Extension, Path, Query, State};
-use axum::http::StatusCode;
+use axum::extract::{Extension, Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use vigie_audit::Action;
-use vigie_store::TrackQuery;
+use vigie_store::{Case, TrackQuery};
 
-use super::{Api, Auth, Fail, db};
+use super::{Api, Auth, Fail, Query, db};
 use crate::http::AppState;
 
 type R<T> = std::result::Result<T, Fail>;
@@ -19,6 +22,24 @@ fn api_of(s: &AppState) -> R<std::sync::Arc<Api>> {
     s.api
         .clone()
         .ok_or_else(|| Fail::new(StatusCode::SERVICE_UNAVAILABLE, "the API has no database"))
+}
+
+/// The open case `reference` the user is an investigator on: 404 for a case they are not on (or none), 410 once
+/// closed or expired.
+async fn open_case(api: &std::sync::Arc<Api>, a: &Auth, reference: &str, now: i64) -> R<Case> {
+    let me = a.user.username.clone();
+    let r = reference.to_owned();
+    let case = db(api, move |st| st.case(&r))
+        .await?
+        .filter(|c| c.investigators.contains(&me))
+        .ok_or_else(|| Fail::not_found(format!("no case {reference}")))?;
+    if !case.is_open(now) {
+        return Err(Fail::new(
+            StatusCode::GONE,
+            format!("case {reference} is closed or expired"),
+        ));
+    }
+    Ok(case)
 }
 
 /// `GET /api/cases`: the cases the user is an investigator on, newest first, with `open`.
@@ -63,18 +84,7 @@ pub async fn search(
 ) -> R<Json<Value>> {
     let api = api_of(&s)?;
     let now = (s.now_unix_ms)();
-    let me = a.user.username.clone();
-    let r = reference.clone();
-    let case = db(&api, move |st| st.case(&r))
-        .await?
-        .filter(|c| c.investigators.contains(&me))
-        .ok_or_else(|| Fail::not_found(format!("no case {reference}")))?;
-    if !case.is_open(now) {
-        return Err(Fail::new(
-            StatusCode::GONE,
-            format!("case {reference} is closed or expired"),
-        ));
-    }
+    let case = open_case(&api, &a, &reference, now).await?;
     let classes: Vec<String> = match q.class.as_deref().map(str::trim) {
         None | Some("") => Vec::new(),
         Some("two-wheeler") => vec!["bicycle".into(), "motorcycle".into()],
@@ -125,4 +135,161 @@ pub async fn search(
     )
     .map_err(Fail::from)?;
     Ok(Json(json!(hits)))
+}
+
+/// Thumbnail views are logged once per user and case every 10 minutes (a search shows up to hundreds of them;
+/// the search itself is logged each time). Keyed by the server's [`Api`] too (tests run several in a process).
+type Logged = Vec<(usize, String, String, i64)>;
+static THUMBS_LOGGED: std::sync::Mutex<Logged> = std::sync::Mutex::new(Vec::new());
+
+fn thumbs_to_log(api: &std::sync::Arc<Api>, user: &str, case: &str, now: i64) -> bool {
+    let server = std::sync::Arc::as_ptr(api) as usize;
+    let mut seen = THUMBS_LOGGED.lock().unwrap_or_else(|p| p.into_inner());
+    seen.retain(|(_, _, _, t)| now - t < 600_000);
+    if seen.iter().any(|(s, u, c, _)| *s == server && u == user && c == case) {
+        return false;
+    }
+    seen.push((server, user.to_owned(), case.to_owned(), now));
+    true
+}
+
+fn internal(e: impl std::fmt::Display) -> Fail {
+    Fail::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+}
+
+/// `GET /api/cases/{reference}/tracks/{run}/{track}/thumb.jpg`: the track's best box, cropped (people blurred);
+/// 404 for a track outside the case's cameras (those the user may see) and window.
+pub async fn thumb(
+    State(s): State<AppState>,
+    Extension(a): Extension<Auth>,
+    Path((reference, run, track)): Path<(String, String, String)>,
+) -> R<Response> {
+    let api = api_of(&s)?;
+    let now = (s.now_unix_ms)();
+    let case = open_case(&api, &a, &reference, now).await?;
+    let missing = || Fail::not_found(format!("no track {run}/{track} in case {reference}"));
+    let (Ok(run_id), Ok(track_id)) = (run.parse::<i64>(), track.parse::<u64>()) else {
+        return Err(missing());
+    };
+    let c = case.clone();
+    let t = db(&api, move |st| st.case_track(&c, run_id, track_id, now))
+        .await?
+        .filter(|t| a.user.may_see(&t.camera))
+        .ok_or_else(missing)?;
+    // The picture is of the best box's moment: none when that moment is outside the case's window.
+    if t.best_unix_ms < case.from_unix_ms || t.best_unix_ms >= case.to_unix_ms {
+        return Err(Fail::not_found(format!(
+            "the best picture of track {run}/{track} is outside the window of case {reference}"
+        )));
+    }
+    if thumbs_to_log(&api, &a.user.username, &case.reference, now) {
+        api.audit(
+            now,
+            &a.user.username,
+            Action::Search,
+            &format!("case:{}", case.reference),
+            json!({"what": "result thumbnails", "first": {"run": run_id, "track": track_id}}),
+        )?;
+    }
+    let (camera, at) = (t.camera.clone(), t.best_unix_ms);
+    let segments = match (&t.output_dir, &api.recordings) {
+        (None, Some(_)) => {
+            db(&api, move |st| match st.camera_id(&camera)? {
+                Some(c) => st.segments(c, at - 1, at + 1),
+                None => Ok(Vec::new()),
+            })
+            .await?
+        }
+        _ => Vec::new(),
+    };
+    let root = api.recordings.clone();
+    let masks = api.privacy_masks.get(&t.camera).cloned().unwrap_or_default();
+    let bytes =
+        tokio::task::spawn_blocking(move || super::case_media::thumbnail(&t, root.as_deref(), &segments, &masks))
+            .await
+            .map_err(internal)??
+            .ok_or_else(|| Fail::not_found(format!("no picture of track {run}/{track}")))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/jpeg"),
+            (header::CACHE_CONTROL, "private, max-age=300"),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordingQuery {
+    camera: String,
+    at_unix_ms: i64,
+    /// Seconds before `at` (default 10, at most 300).
+    before_s: Option<u32>,
+    /// Seconds after `at` (default 20, at most 300).
+    after_s: Option<u32>,
+}
+
+/// `GET /api/cases/{reference}/recording.mp4?camera=&at_unix_ms=`: the camera's recording around that moment,
+/// remuxed, clamped to the case's window; 404 for a camera outside the case (or the user's cameras) or a moment
+/// outside its window. Logged (`export`, like an event's clip). `X-Vigie-Start-Unix-Ms`: the wall-clock time of
+/// the clip's time 0.
+pub async fn recording(
+    State(s): State<AppState>,
+    Extension(a): Extension<Auth>,
+    Path(reference): Path<String>,
+    Query(q): Query<RecordingQuery>,
+) -> R<Response> {
+    let api = api_of(&s)?;
+    let now = (s.now_unix_ms)();
+    let case = open_case(&api, &a, &reference, now).await?;
+    if !case.cameras.contains(&q.camera) || !a.user.may_see(&q.camera) {
+        return Err(Fail::not_found(format!("no camera {} in case {reference}", q.camera)));
+    }
+    if q.at_unix_ms < case.from_unix_ms || q.at_unix_ms >= case.to_unix_ms {
+        return Err(Fail::not_found(format!(
+            "that moment is outside the window of case {reference}"
+        )));
+    }
+    let from = (q.at_unix_ms - i64::from(q.before_s.unwrap_or(10).min(300)) * 1000).max(case.from_unix_ms);
+    let to = (q.at_unix_ms + i64::from(q.after_s.unwrap_or(20).min(300)) * 1000).min(case.to_unix_ms);
+    api.audit(
+        now,
+        &a.user.username,
+        Action::Export,
+        &format!("case:{}", case.reference),
+        json!({"what": "case recording view", "camera": q.camera, "from_unix_ms": from, "to_unix_ms": to}),
+    )?;
+    let Some(root) = api.recordings.clone() else {
+        return Err(Fail::not_found("this server keeps no recordings"));
+    };
+    let camera = q.camera.clone();
+    let segments = db(&api, move |st| match st.camera_id(&camera)? {
+        Some(c) => st.segments(c, from, to + 1),
+        None => Ok(Vec::new()),
+    })
+    .await?;
+    let out = std::env::temp_dir().join(format!("vigie-case-{}.mp4", super::auth::random_token(8)?));
+    // A camera with privacy masks: re-encoded with the masks filled, like an event's clip (issue 7). Re-encoded
+    // too when the clip starts at the case's window: a remux would start at the key frame before it.
+    let masks = api.privacy_masks.get(&q.camera).cloned().unwrap_or_default();
+    let strict_start = from == case.from_unix_ms;
+    let bytes = tokio::task::spawn_blocking(move || {
+        super::clip::clip_bytes(&root, &segments, (from, to), &masks, strict_start, &out)
+    })
+    .await
+    .map_err(internal)??
+    .ok_or_else(|| Fail::not_found(format!("no recording of {} covers that moment", q.camera)))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "video/mp4".to_owned()),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+            (
+                header::HeaderName::from_static("x-vigie-start-unix-ms"),
+                from.to_string(),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }

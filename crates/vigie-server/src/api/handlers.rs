@@ -425,20 +425,12 @@ pub async fn clip(State(s): State<AppState>, Extension(a): Extension<Auth>, Path
     })
     .await?;
     let out = std::env::temp_dir().join(format!("vigie-clip-{}.mp4", auth::random_token(8)?));
-    let bytes = tokio::task::spawn_blocking(move || {
-        let r = super::clip::build(&root, &segments, from, to, &out).and_then(|n| {
-            if n == 0 {
-                return Ok(None);
-            }
-            std::fs::read(&out)
-                .map(Some)
-                .map_err(|e| vigie_core::Error::wrap(vigie_core::ErrorKind::Io, "reading the clip", e))
-        });
-        let _ = std::fs::remove_file(&out);
-        r
-    })
-    .await
-    .map_err(|e| Fail::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
+    // A camera with privacy masks: re-encoded with the masks filled (issue 7); the others remuxed.
+    let masks = api.privacy_masks.get(&e.camera).cloned().unwrap_or_default();
+    let bytes =
+        tokio::task::spawn_blocking(move || super::clip::clip_bytes(&root, &segments, (from, to), &masks, false, &out))
+            .await
+            .map_err(|e| Fail::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
     let Some(bytes) = bytes else {
         return Err(Fail::not_found(format!("no recording covers event {}", e.id)));
     };

@@ -10,6 +10,7 @@
 //! beside the store thread's; SQLite's WAL and busy timeout let both write.
 
 pub mod auth;
+mod case_media;
 mod cases;
 mod clip;
 mod handlers;
@@ -69,6 +70,9 @@ pub struct Api {
     pub authz: crate::authz::Authorisations,
     /// What the public transparency register shows beside the stored data (operator, places, purposes).
     pub register: crate::register::RegisterInfo,
+    /// Privacy masks per camera name (`[[camera.privacy_mask]]`): event clips of these cameras are re-encoded with
+    /// them filled.
+    pub privacy_masks: std::collections::HashMap<String, Vec<vigie_core::MaskConfig>>,
 }
 
 impl Api {
@@ -87,6 +91,7 @@ impl Api {
             live_logged: Mutex::new(Default::default()),
             authz: Default::default(),
             register: Default::default(),
+            privacy_masks: Default::default(),
         })
     }
 
@@ -357,7 +362,7 @@ pub fn routes() -> Vec<Route> {
         route!(GET, "/api/events", ViewAlerts, false, "Events, newest first (status, camera, limit)", None, "Event[]", || get(h::events)),
         route!(GET, "/api/events/{id}", ViewAlerts, false, "One event with its snapshot and clip URLs", None, "EventDetail", || get(h::event)),
         route!(GET, "/api/events/{id}/snapshot.jpg", ViewAlerts, false, "The event's annotated snapshot", None, "image/jpeg", || get(h::snapshot)),
-        route!(GET, "/api/events/{id}/clip.mp4", ViewAlerts, false, "The recording around the event, MP4 (remuxed)", None, "video/mp4", || get(h::clip)),
+        route!(GET, "/api/events/{id}/clip.mp4", ViewAlerts, false, "The recording around the event, MP4 (remuxed; re-encoded with the privacy masks of a masked camera)", None, "video/mp4", || get(h::clip)),
         route!(POST, "/api/events/{id}/decision", DecideAlerts, false, "Confirm or dismiss an event (once)", Some("Decision"), "Event", || post(h::decide)),
         route!(GET, "/api/stream", ViewLiveOrAlerts, false, "Server-Sent Events: alert, decision, camera", None, "text/event-stream", || get(stream::handler)),
         route!(GET, "/api/users", ManageUsers, false, "Users (no hashes)", None, "User[]", || get(h::users)),
@@ -374,6 +379,8 @@ pub fn routes() -> Vec<Route> {
         route!(GET, "/api/accuracy", ViewAccuracy, false, "Precision per type, camera and week, from decisions", None, "Accuracy", || get(scope::accuracy)),
         route!(GET, "/api/cases", Investigate, false, "The review cases the user is an investigator on", None, "Case[]", || get(cases::list)),
         route!(GET, "/api/cases/{reference}/search", Investigate, false, "Stored tracks inside an open case (class, colour, camera, time, zone, line, dwell); logged", None, "TrackHit[]", || get(cases::search)),
+        route!(GET, "/api/cases/{reference}/tracks/{run}/{track}/thumb.jpg", Investigate, false, "A search hit's thumbnail (best box; people blurred), inside the case; logged", None, "image/jpeg", || get(cases::thumb)),
+        route!(GET, "/api/cases/{reference}/recording.mp4", Investigate, false, "The recording of a case's camera around a moment (camera, at_unix_ms), inside the case; logged", None, "video/mp4", || get(cases::recording)),
         route!(GET, "/api/register", Public, false, "The public transparency register (docs/register-schema.json)", None, "Register", || get(crate::register::register_json)),
         route!(GET, "/register/signage/{camera}", Public, false, "Printable signage for a camera's site (HTML)", None, "text/html", || get(crate::register::signage)),
     ]

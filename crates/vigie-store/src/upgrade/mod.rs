@@ -20,6 +20,7 @@ mod v3_to_v4;
 mod v4_to_v5;
 mod v5_to_v6;
 mod v6_to_v7;
+mod v7_to_v8;
 
 /// The schema at version 1, frozen; the upgrade tests build version 1 databases with it.
 #[cfg(test)]
@@ -35,6 +36,7 @@ const STEPS: [Step; (SCHEMA_VERSION - 1) as usize] = [
     v4_to_v5::run,
     v5_to_v6::run,
     v6_to_v7::run,
+    v7_to_v8::run,
 ];
 
 /// Brings the database on `conn` to [`SCHEMA_VERSION`]: creates it when empty, upgrades it when older, refuses it
