@@ -70,6 +70,17 @@ create table track_plate (
 create index track_plate_by_stored on track_plate (stored_unix_ms);
 ";
 
+/// Indexes added to schema version 1 without changing its tables: created by [`TrackPlateStore::open`] on a new
+/// database and on one made before them (`if not exists`), so no upgrade step is needed.
+const INDEXES_SQL: &str = "
+-- The case-gated plate search: one range per camera of the case over the window's start (a vehicle seen for
+-- more than a day is not a parked car's plate read); the plate glob is then checked on those rows only.
+create index if not exists track_plate_by_camera_time on track_plate (camera, first_seen_unix_ms);
+";
+
+/// The longest a vehicle is taken to stay in view for the plate search's time range (a day).
+const MAX_IN_VIEW_MS: i64 = 24 * 3600 * 1000;
+
 /// The `format` column of a plate: schema version 1 knows the French formats and `eu`; a Slovak plate (standard or
 /// personalised) is an EU plate there (the text says which; no schema change for a label).
 fn stored_format(f: crate::PlateFormat) -> &'static str {
@@ -180,6 +191,7 @@ impl TrackPlateStore {
             }
             drop(tx); // rolls back an empty transaction
         }
+        conn.execute_batch(INDEXES_SQL).sql(|| "creating the indexes".into())?;
         Ok(TrackPlateStore { conn })
     }
 
@@ -245,32 +257,14 @@ impl TrackPlateStore {
                 "select track_id, camera, class, first_seen_unix_ms, last_seen_unix_ms, plate, format, confidence, \
                  reads, crops from track_plate where run_id = ? order by track_id",
             )
-            .and_then(|mut s| {
-                s.query_map([run_id], |r| {
-                    let format: String = r.get(6)?;
-                    let track_id: i64 = r.get(0)?;
-                    Ok(TrackPlate {
-                        run_id,
-                        track_id: u64::try_from(track_id).unwrap_or(0),
-                        camera: r.get(1)?,
-                        class: r.get(2)?,
-                        first_seen_unix_ms: r.get(3)?,
-                        last_seen_unix_ms: r.get(4)?,
-                        plate: r.get(5)?,
-                        format: crate::PlateFormat::from_name(&format),
-                        confidence: r.get(7)?,
-                        reads: r.get(8)?,
-                        crops: r.get(9)?,
-                    })
-                })?
-                .collect()
-            })
+            .and_then(|mut s| s.query_map([run_id], |r| row_of(run_id, r, 0))?.collect())
             .sql(|| format!("listing the plates of run {run_id}"))
     }
 
     /// The plates matching `pattern` (letters and digits, `*` for any run of characters, `?` for one; case and
     /// separators ignored) seen on one of `cameras` between `from_unix_ms` and `to_unix_ms`: the case-gated plate
     /// search of issue 8. The caller checks the case and the role; this only searches. At most 1000, in time order.
+    /// A vehicle first seen more than a day before `from_unix_ms` is not found (the time index's bound).
     pub fn find(
         &self,
         pattern: &str,
@@ -280,25 +274,28 @@ impl TrackPlateStore {
     ) -> Result<Vec<TrackPlate>> {
         let glob = plate_glob(pattern)?;
         let cams = serde_json::to_string(cameras).map_err(|e| err!(Internal, "serialising cameras: {e}"))?;
-        let keys: Vec<(i64, i64)> = self
-            .conn
+        // `first_seen > from - MAX_IN_VIEW_MS` bounds the index range; `last_seen >= from` is the exact overlap.
+        self.conn
             .prepare_cached(
-                "select run_id, track_id from track_plate where plate glob ?1 and camera in \
-                 (select value from json_each(?2)) and first_seen_unix_ms < ?3 and last_seen_unix_ms >= ?4 \
-                 order by first_seen_unix_ms, run_id, track_id limit 1000",
+                "select run_id, track_id, camera, class, first_seen_unix_ms, last_seen_unix_ms, plate, format, \
+                 confidence, reads, crops from track_plate where camera in (select value from json_each(?2)) \
+                 and first_seen_unix_ms < ?3 and first_seen_unix_ms > ?5 and last_seen_unix_ms >= ?4 \
+                 and plate glob ?1 order by first_seen_unix_ms, run_id, track_id limit 1000",
             )
             .and_then(|mut s| {
-                s.query_map(rusqlite::params![glob, cams, to_unix_ms, from_unix_ms], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })?
+                s.query_map(
+                    rusqlite::params![
+                        glob,
+                        cams,
+                        to_unix_ms,
+                        from_unix_ms,
+                        from_unix_ms.saturating_sub(MAX_IN_VIEW_MS)
+                    ],
+                    |r| row_of(r.get(0)?, r, 1),
+                )?
                 .collect()
             })
-            .sql(|| format!("searching plates {pattern:?}"))?;
-        let mut out = Vec::with_capacity(keys.len());
-        for (run, track) in keys {
-            out.extend(self.run(run)?.into_iter().filter(|p| p.track_id as i64 == track));
-        }
-        Ok(out)
+            .sql(|| format!("searching plates {pattern:?}"))
     }
 
     /// Deletes every row stored before `cutoff_unix_ms`, then truncates the write-ahead log; returns how many.
@@ -314,6 +311,26 @@ impl TrackPlateStore {
         }
         Ok(n as u64)
     }
+}
+
+/// A [`TrackPlate`] of run `run_id` from row `r`, whose columns from `at` are track_id, camera, class,
+/// first_seen_unix_ms, last_seen_unix_ms, plate, format, confidence, reads, crops.
+fn row_of(run_id: i64, r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<TrackPlate> {
+    let format: String = r.get(at + 6)?;
+    let track_id: i64 = r.get(at)?;
+    Ok(TrackPlate {
+        run_id,
+        track_id: u64::try_from(track_id).unwrap_or(0),
+        camera: r.get(at + 1)?,
+        class: r.get(at + 2)?,
+        first_seen_unix_ms: r.get(at + 3)?,
+        last_seen_unix_ms: r.get(at + 4)?,
+        plate: r.get(at + 5)?,
+        format: crate::PlateFormat::from_name(&format),
+        confidence: r.get(at + 7)?,
+        reads: r.get(at + 8)?,
+        crops: r.get(at + 9)?,
+    })
 }
 
 /// A user's plate pattern as a SQLite GLOB: upper-cased, separators (space, '-', '.') dropped, `*` and `?` kept;
@@ -387,6 +404,23 @@ mod tests {
         assert!(s.find("PP*", &cams, to, to + 1).unwrap().is_empty(), "window outside");
         assert!(s.find("[A-Z]*", &cams, from, to).is_err());
         assert!(s.find("**", &cams, from, to).is_err());
+        // The search walks the camera and time index, never the whole table.
+        let plan: Vec<String> = s
+            .conn
+            .prepare(
+                "explain query plan select run_id from track_plate where camera in (select value from \
+                 json_each('[\"cam\"]')) and first_seen_unix_ms < 2 and first_seen_unix_ms > 1 \
+                 and last_seen_unix_ms >= 1 and plate glob 'A*'",
+            )
+            .unwrap()
+            .query_map([], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            plan.iter().any(|l| l.contains("track_plate_by_camera_time")),
+            "{plan:?}"
+        );
     }
 
     #[test]
