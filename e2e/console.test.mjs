@@ -435,6 +435,7 @@ test('the public register: no login, a camera row with its place and active anal
 });
 
 const CASE = 'E2E-PV-2026-001';
+const PLATES_CASE = 'E2E-PV-2026-000';
 
 test('investigator: search in a case, thumbnails, timeline marks, a hit opens the recording at that moment', async () => {
   const page = await newPage(FHD);
@@ -451,7 +452,7 @@ test('investigator: search in a case, thumbnails, timeline marks, a hit opens th
   assert.equal(await form.locator('select[name=colour]').isVisible(), true, 'colour for vehicles');
   await form.locator('select[name=class]').selectOption('person');
   assert.equal(await form.locator('select[name=colour]').isVisible(), false, 'no colour for people');
-  assert.equal(await form.locator('input[name=plate]').count(), 0, 'no plate field for this role');
+  assert.equal(await form.locator('input[name=plate]').count(), 0, 'no plate field: this case does not allow plates');
   // People walking on the walkway: tracks stored by the live analysis, found within the case (the tracks of the
   // footage's first minutes end and get a recording within a segment or two).
   let hits = 0;
@@ -496,6 +497,20 @@ test('investigator: search in a case, thumbnails, timeline marks, a hit opens th
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `no horizontal scrolling at 1366x768 (${overflow}px)`);
   await shot(page, '20-search-1366x768');
+  // Plates: refused in a case whose order does not allow them; a plate field in the one that does, alone.
+  const refused = await page.request.get(`/api/cases/${CASE}/search?plate=AB*`);
+  assert.equal(refused.status(), 403, 'no plate search in this case');
+  assert.match((await refused.json()).error, /does not allow plate searches/);
+  await page.locator('[data-test=case-select]').selectOption(PLATES_CASE);
+  const pform = page.locator('[data-test=search-form]');
+  await pform.locator('[data-test=plate-input]').waitFor();
+  assert.match(await page.locator('[data-test=case-info]').innerText(), /plate searches allowed|recherche de plaques autorisée/);
+  await pform.locator('[data-test=plate-input]').fill('ab-1*');
+  assert.equal(await pform.locator('select[name=class]').isDisabled(), true, 'a plate search is alone');
+  await pform.locator('[data-test=search-submit]').click();
+  await page.locator('[data-test=hit-count]').waitFor();
+  assert.equal(await page.locator('[data-test=search-error]').innerText(), '', 'the plate search ran');
+  await shot(page, '20b-search-plate');
   await logout(page);
   await page.context().close();
 });

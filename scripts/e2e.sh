@@ -137,6 +137,13 @@ for u in "${users[@]}"; do add_user $u || { cat "$out/users.log" >&2; die "vigie
   --to "$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)" --config "$tmp/vigie.toml" >>"$out/users.log" 2>&1 \
   || { cat "$out/users.log" >&2; die "vigie authorisation add failed"; }
 
+# A review case whose order allows plate searches (issue 8), opened first so that the case below is the newest (the
+# console's default): inv2 only.
+"$bin" case open "E2E-PV-2026-000" --authority "Juge d'instruction (e2e)" --cameras walkway \
+  --from "$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)" --to "$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)" \
+  --investigators inv2 --plates --config "$tmp/vigie.toml" >>"$out/users.log" 2>&1 \
+  || { cat "$out/users.log" >&2; die "vigie case open --plates failed"; }
+
 # A review case (issue 8) over the walkway camera, from an hour ago to tomorrow: inv1 (made in the console by the
 # admin test) and inv2 are on it, inv-other is not.
 "$bin" case open "E2E-PV-2026-001" --authority "Parquet (e2e)" --cameras walkway \

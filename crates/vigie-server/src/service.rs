@@ -44,6 +44,9 @@ pub struct ServiceOptions {
     pub parking: Option<vigie_plates::parking::ParkingStore>,
     /// Plate reading for the parking pre-check on the cameras with parking zones (needs `parking`).
     pub plates: Option<vigie_plates::stage::LiveOptions>,
+    /// The track plate database (`[plates] database`, or `plates.db` beside the database): the plate search inside
+    /// a case that allows it. Opened per search, never created by the server.
+    pub plates_database: PathBuf,
 }
 
 /// A running service. [`Service::shutdown`] stops it in order: sources, then analysis and recording (the last
@@ -118,6 +121,7 @@ impl Service {
         api.audit = Some(audit.clone());
         let parking = opts.parking.map(|p| Arc::new(std::sync::Mutex::new(p)));
         api.parking = parking.clone();
+        api.plates_db = Some(opts.plates_database.clone());
         if let Some(password) = api.bootstrap_admin(crate::unix_ms())? {
             eprintln!("vigie serve: created user admin with password {password} (shown once: change it or note it)");
         }

@@ -1309,6 +1309,7 @@ async fn case_gated_search_for_investigators() {
                     opened_by: "test".into(),
                     created_unix_ms: now - 1000,
                     expires_unix_ms: now + 86_400_000,
+                    plates_allowed: false,
                 })?;
             }
             Ok(())
@@ -1373,6 +1374,228 @@ async fn case_gated_search_for_investigators() {
     let text = String::from_utf8_lossy(&out);
     assert_eq!(text.matches("\"action\":\"search\"").count(), 2, "{text}");
     assert!(text.contains("case:PV-1"));
+}
+
+/// Issue 8: the plate search inside a case (legal.md: plate data apart, with separate access). Only investigators
+/// on the case, only in a case whose order allows plate searches (403 otherwise), in the track plate database,
+/// over the case's cameras (those the user may see) and window; each lookup in the audit log (`plate_lookup`).
+#[tokio::test]
+async fn plate_search_only_in_cases_that_allow_it() {
+    let audit_dir = tempfile::tempdir().expect("tempdir");
+    let key = Arc::new(vigie_audit::InstanceKey::load_or_create(&audit_dir.path().join("instance.key")).expect("key"));
+    let log = vigie_audit::AuditLog::open(&audit_dir.path().join("audit.db"), key).expect("audit log");
+    let plates_db = audit_dir.path().join("plates.db");
+    let db = plates_db.clone();
+    let e = env_with(move |a| {
+        a.audit = Some(Arc::new(std::sync::Mutex::new(log)));
+        a.plates_db = Some(db);
+    });
+    let now = vigie_server::unix_ms();
+    let t0 = now - 3_600_000;
+    {
+        let mut plates = vigie_plates::TrackPlateStore::open(&plates_db, now).expect("plates.db");
+        for (track, camera, first, plate) in [
+            (1u64, "gate", t0 + 1000, "AB123CD"),
+            (2, "gate", t0 + 2000, "EF456GH"),
+            (3, "hall", t0 + 1000, "AB123CD"),
+            (4, "gate", t0 - 60_000, "AB999ZZ"),
+        ] {
+            plates
+                .save(
+                    &vigie_plates::TrackPlate {
+                        run_id: 7,
+                        track_id: track,
+                        camera: camera.into(),
+                        class: "car".into(),
+                        first_seen_unix_ms: first,
+                        last_seen_unix_ms: first + 4000,
+                        plate: plate.into(),
+                        format: vigie_plates::PlateFormat::FrenchSiv,
+                        confidence: 0.9,
+                        reads: 3,
+                        crops: 4,
+                    },
+                    now,
+                )
+                .expect("save a plate");
+        }
+    }
+    e.api
+        .with_store(|s| {
+            for (reference, investigators, plates_allowed) in [
+                ("PV-P", vec!["investigator".to_string(), "hall-only".into()], true),
+                ("PV-NP", vec!["investigator".into()], false),
+                ("PV-OTHER", vec!["other".into()], true),
+            ] {
+                s.open_case(&vigie_store::NewCase {
+                    reference: reference.into(),
+                    authority: "Parquet".into(),
+                    cameras: vec!["gate".into()],
+                    from_unix_ms: t0 - 1000,
+                    to_unix_ms: now,
+                    investigators,
+                    opened_by: "test".into(),
+                    created_unix_ms: now - 1000,
+                    expires_unix_ms: now + 86_400_000,
+                    plates_allowed,
+                })?;
+            }
+            Ok(())
+        })
+        .expect("cases");
+    add_user(&e, "investigator", Role::Investigator, None);
+    add_user(&e, "hall-only", Role::Investigator, Some(vec!["hall"]));
+    add_user(&e, "olga", Role::Operator, None);
+    add_user(&e, "sam", Role::Supervisor, None);
+    add_user(&e, "root", Role::Admin, None);
+    add_user(&e, "paula", Role::ParkingAgent, None);
+    let (_, c) = login(&e.app, "investigator", PASSWORD).await;
+
+    // The console knows which cases allow plate searches.
+    let cases = call(&e.app, &c, Method::GET, "/api/cases", None).await.json();
+    let allowed: Vec<(String, bool)> = cases
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|c| {
+                    (
+                        c["reference"].as_str().unwrap_or_default().to_owned(),
+                        c["plates_allowed"].as_bool().unwrap_or_default(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        allowed,
+        [("PV-NP".to_string(), false), ("PV-P".to_string(), true)],
+        "{cases}"
+    );
+
+    // Exact, with separators and lower case, with wildcards: the vehicle on the case's camera, in its window.
+    for pattern in ["AB123CD", "ab-123-cd", "AB1*", "?B123C?"] {
+        let r = call(
+            &e.app,
+            &c,
+            Method::GET,
+            &format!("/api/cases/PV-P/search?plate={pattern}"),
+            None,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{pattern}: {}", r.text());
+        let hits = r.json();
+        assert_eq!(hits.as_array().map(Vec::len), Some(1), "{pattern}: {hits}");
+        assert_eq!(
+            (
+                hits[0]["run"].as_i64(),
+                hits[0]["track_id"].as_u64(),
+                hits[0]["camera"].as_str(),
+                hits[0]["class"].as_str(),
+                hits[0]["plate"].as_str(),
+                hits[0]["first_unix_ms"].as_i64(),
+                hits[0]["last_unix_ms"].as_i64(),
+            ),
+            (
+                Some(7),
+                Some(1),
+                Some("gate"),
+                Some("car"),
+                Some("AB123CD"),
+                Some(t0 + 1000),
+                Some(t0 + 5000)
+            ),
+            "{pattern}"
+        );
+        assert!(hits[0]["confidence"].as_f64().is_some_and(|c| (c - 0.9).abs() < 1e-6));
+    }
+    let r = call(&e.app, &c, Method::GET, "/api/cases/PV-P/search?plate=*", None).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "no letter or digit: {}", r.text());
+    let r = call(&e.app, &c, Method::GET, "/api/cases/PV-P/search?plate=E*", None).await;
+    assert_eq!(r.json().as_array().map(Vec::len), Some(1), "{}", r.text());
+    let r = call(
+        &e.app,
+        &c,
+        Method::GET,
+        &format!("/api/cases/PV-P/search?plate=E*&to_unix_ms={}", t0 + 1500),
+        None,
+    )
+    .await;
+    assert_eq!(
+        r.json().as_array().map(Vec::len),
+        Some(0),
+        "narrowed window: {}",
+        r.text()
+    );
+    for (path, status, why) in [
+        ("/api/cases/PV-P/search?plate=ZZ*", StatusCode::OK, "no such plate"),
+        (
+            "/api/cases/PV-P/search?plate=AB%5B1%5D",
+            StatusCode::BAD_REQUEST,
+            "GLOB brackets",
+        ),
+        (
+            "/api/cases/PV-P/search?plate=AB*&class=car",
+            StatusCode::BAD_REQUEST,
+            "plate alone",
+        ),
+        (
+            "/api/cases/PV-P/search?plate=AB*&camera=hall",
+            StatusCode::NOT_FOUND,
+            "camera outside the case",
+        ),
+        (
+            "/api/cases/PV-NP/search?plate=AB123CD",
+            StatusCode::FORBIDDEN,
+            "case without plates",
+        ),
+        (
+            "/api/cases/PV-OTHER/search?plate=AB123CD",
+            StatusCode::NOT_FOUND,
+            "not on the case",
+        ),
+    ] {
+        let r = call(&e.app, &c, Method::GET, path, None).await;
+        assert_eq!(r.status, status, "{why}: {}", r.text());
+        if status == StatusCode::OK {
+            assert_eq!(r.json().as_array().map(Vec::len), Some(0), "{why}: {}", r.text());
+        }
+        if status == StatusCode::FORBIDDEN {
+            assert!(r.text().contains("does not allow plate searches"), "{}", r.text());
+        }
+    }
+    // The case without plates still searches tracks.
+    let r = call(&e.app, &c, Method::GET, "/api/cases/PV-NP/search?class=car", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+
+    // An investigator on the case who may not see its camera finds nothing.
+    let (_, h) = login(&e.app, "hall-only", PASSWORD).await;
+    let r = call(&e.app, &h, Method::GET, "/api/cases/PV-P/search?plate=AB123CD", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json().as_array().map(Vec::len), Some(0), "{}", r.text());
+
+    // Other roles: no plate search at all.
+    for user in ["olga", "sam", "root", "paula"] {
+        let (_, o) = login(&e.app, user, PASSWORD).await;
+        let r = call(&e.app, &o, Method::GET, "/api/cases/PV-P/search?plate=AB123CD", None).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{user}: {}", r.text());
+        assert!(!r.text().contains("AB123CD"), "{user}");
+    }
+
+    // Every lookup that ran is in the audit log, with the pattern and the case; refusals looked nothing up.
+    let mut out = Vec::new();
+    vigie_audit::AuditReader::open(&audit_dir.path().join("audit.db"))
+        .expect("reader")
+        .export_jsonl(None, None, &mut out)
+        .expect("export");
+    let text = String::from_utf8_lossy(&out);
+    let lookups: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["action"] == "plate_lookup")
+        .collect();
+    assert_eq!(lookups.len(), 8, "4 patterns, E*, E* narrowed, ZZ*, hall-only: {text}");
+    assert!(lookups.iter().all(|l| l["target"] == "case:PV-P"), "{text}");
+    assert!(text.contains("AB1*"), "{text}");
 }
 
 /// A server whose camera "gate" has one recorded minute of the demo footage (`make test-data`; `None` without
@@ -1468,6 +1691,7 @@ fn case_media_env(masks: Vec<vigie_core::MaskConfig>) -> Option<(Env, tempfile::
                     opened_by: "test".into(),
                     created_unix_ms: now - 1000,
                     expires_unix_ms: now + 86_400_000,
+                    plates_allowed: false,
                 })?;
             }
             Ok(())

@@ -133,6 +133,7 @@ mod tests {
                 opened_by: "admin".into(),
                 created_unix_ms: T0,
                 expires_unix_ms: T0 + 86_400_000,
+                plates_allowed: false,
             })
             .unwrap()
         };

@@ -1,5 +1,6 @@
-//! Review assistance (schema version 7, issue 8): review cases, the camera and wall-clock time of runs, vehicle
-//! colours, and the search of stored tracks inside a case.
+//! Review assistance (schema version 7, issue 8): review cases (and whether plate searches are allowed in each,
+//! version 9), the camera and wall-clock time of runs, vehicle colours, and the search of stored tracks inside a
+//! case.
 //!
 //! Every search goes through an open, unexpired [`Case`]: [`Store::search_tracks`] takes the case and narrows the
 //! query to its cameras and window, whatever the caller asks for. People are found by class, place, time and dwell
@@ -31,6 +32,8 @@ pub struct NewCase {
     pub opened_by: String,
     pub created_unix_ms: i64,
     pub expires_unix_ms: i64,
+    /// Whether the case's judicial order allows plate searches (schema version 9); fixed at opening.
+    pub plates_allowed: bool,
 }
 
 /// A case as stored.
@@ -47,6 +50,8 @@ pub struct Case {
     pub created_unix_ms: i64,
     pub expires_unix_ms: i64,
     pub closed_unix_ms: Option<i64>,
+    /// Whether plate searches are allowed in this case (schema version 9).
+    pub plates_allowed: bool,
 }
 
 impl Case {
@@ -126,6 +131,7 @@ fn read_case(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Case, String, String)> 
             created_unix_ms: r.get(8)?,
             expires_unix_ms: r.get(9)?,
             closed_unix_ms: r.get(10)?,
+            plates_allowed: r.get(11)?,
         },
         r.get(3)?,
         r.get(6)?,
@@ -140,7 +146,7 @@ fn finish_case((mut c, cams, inv): (Case, String, String)) -> Result<Case> {
 }
 
 const CASE_COLUMNS: &str = "id, reference, authority, cameras, from_unix_ms, to_unix_ms, investigators, opened_by, \
-                            created_unix_ms, expires_unix_ms, closed_unix_ms";
+                            created_unix_ms, expires_unix_ms, closed_unix_ms, plates_allowed";
 
 /// The nine parameters of a track search, by index.
 type SearchParams = [(usize, Value); 9];
@@ -419,7 +425,7 @@ impl Store {
         self.conn
             .execute(
                 "insert into review_case (reference, authority, cameras, from_unix_ms, to_unix_ms, investigators, \
-                 opened_by, created_unix_ms, expires_unix_ms) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 opened_by, created_unix_ms, expires_unix_ms, plates_allowed) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 params![
                     c.reference,
                     c.authority,
@@ -429,7 +435,8 @@ impl Store {
                     inv,
                     c.opened_by,
                     c.created_unix_ms,
-                    c.expires_unix_ms
+                    c.expires_unix_ms,
+                    c.plates_allowed
                 ],
             )
             .sql(|| format!("opening case {:?}", c.reference))?;
@@ -719,6 +726,7 @@ mod tests {
             opened_by: "cli:test".into(),
             created_unix_ms: T0,
             expires_unix_ms: T0 + 365 * DAY,
+            plates_allowed: false,
         })
         .unwrap()
     }
@@ -810,6 +818,7 @@ mod tests {
             opened_by: "x".into(),
             created_unix_ms: T0,
             expires_unix_ms: T0 + 1097 * DAY,
+            plates_allowed: false,
         };
         assert!(s.open_case(&too_long).is_err());
         too_long.expires_unix_ms = T0 + 1096 * DAY;
@@ -819,6 +828,48 @@ mod tests {
         s.open_case(&too_long).unwrap();
         assert!(s.open_case(&too_long).is_err(), "reference reused");
         assert_eq!(s.cases().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_case_says_whether_plate_searches_are_allowed() {
+        let mut s = Store::open_in_memory().unwrap();
+        let without = case(&mut s, "PV-NO-PLATES", &["street"], T0, T0 + 1);
+        assert!(!without.plates_allowed, "no plate search unless the order allows it");
+        let with = s
+            .open_case(&NewCase {
+                reference: "PV-PLATES".into(),
+                authority: "TJ".into(),
+                cameras: vec!["street".into()],
+                from_unix_ms: T0,
+                to_unix_ms: T0 + 1,
+                investigators: vec!["ines".into()],
+                opened_by: "x".into(),
+                created_unix_ms: T0,
+                expires_unix_ms: T0 + DAY,
+                plates_allowed: true,
+            })
+            .unwrap();
+        assert!(with.plates_allowed);
+        assert!(s.case("PV-PLATES").unwrap().unwrap().plates_allowed);
+        let listed: Vec<(String, bool)> = s
+            .cases()
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.reference, c.plates_allowed))
+            .collect();
+        assert_eq!(
+            listed,
+            [("PV-PLATES".to_string(), true), ("PV-NO-PLATES".to_string(), false)]
+        );
+        // The schema refuses anything but 0 and 1.
+        assert!(
+            s.conn
+                .execute(
+                    "update review_case set plates_allowed = 2 where reference = 'PV-PLATES'",
+                    []
+                )
+                .is_err()
+        );
     }
 
     // ---- schema version 8: search plans, case exports ----
@@ -848,6 +899,7 @@ mod tests {
                 opened_by: "test".into(),
                 created_unix_ms: T0,
                 expires_unix_ms: T0 + 365 * DAY,
+                plates_allowed: false,
             })
             .unwrap();
         (dir, s, c)

@@ -1,4 +1,4 @@
--- Vigie's main database: the full current schema, version 8 (`vigie_store::SCHEMA_VERSION`).
+-- Vigie's main database: the full current schema, version 9 (`vigie_store::SCHEMA_VERSION`).
 --
 -- `Store::open` runs this file as is on an empty database, then inserts the one `meta` row. A database created by
 -- an older Vigie reaches the same schema through the numbered steps in `src/upgrade/`; a test builds a version 1
@@ -562,7 +562,13 @@ create table review_case (
                                           and expires_unix_ms <= created_unix_ms + 94694400000),
 
   -- When it was closed; NULL while open.
-  closed_unix_ms integer check (closed_unix_ms >= created_unix_ms)
+  closed_unix_ms integer check (closed_unix_ms >= created_unix_ms),
+
+  -- Version 9: whether the judicial order of the case allows plate searches (1) or not (0, the default): plate
+  -- reads live in their own database (`plates.db` of vigie-plates; legal.md: kept apart, with separate access), and
+  -- only a case that says so may search them (`vigie search --plate`, `GET /api/cases/{reference}/search?plate=`).
+  -- Set when the case is opened (`vigie case open --plates`), never changed afterwards.
+  plates_allowed integer not null default 0 check (plates_allowed in (0, 1))
 ) strict;
 
 -- Version 8: fast case-gated search (issue 8: p95 <= 100 ms over 10 million tracks, `vigie bench search`) and the

@@ -776,6 +776,35 @@ fn upgraded_schema_equals_fresh_schema() {
     store.integrity_check().unwrap();
 }
 
+/// Version 8 → 9: a case opened before plate searches were a case's decision does not allow them (the lawful
+/// default); its other columns are kept.
+#[test]
+fn cases_opened_before_version_9_do_not_allow_plate_searches() {
+    let (_dir, path) = temp_db();
+    build_v1(&path);
+    {
+        // A version 8 database: the steps up to 8, and a case as version 8 stored it.
+        let mut conn = Connection::open(&path).unwrap();
+        let tx = conn.transaction().unwrap();
+        for step in &upgrade::STEPS[..7] {
+            step(&tx).unwrap();
+        }
+        tx.execute_batch(
+            "update meta set schema_version = 8;
+             insert into review_case (reference, authority, cameras, from_unix_ms, to_unix_ms, investigators,
+                                      opened_by, created_unix_ms, expires_unix_ms)
+               values ('PV-OLD', 'TJ', '[\"street\"]', 1000, 2000, '[\"ines\"]', 'cli:test', 1000, 86400000);",
+        )
+        .unwrap();
+        tx.commit().unwrap();
+    }
+    let s = Store::open(&path).unwrap();
+    assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+    let c = s.case("PV-OLD").unwrap().unwrap();
+    assert!(!c.plates_allowed, "no plate search in a case from before version 9");
+    assert_eq!((c.cameras, c.to_unix_ms), (vec!["street".to_string()], 2_000));
+}
+
 #[test]
 fn rows_survive_the_upgrade() {
     let (_dir, path) = temp_db();

@@ -5,7 +5,8 @@
 //! search_tracks` enforces it); each search is appended to the audit log (`search`, or `plate_lookup` for a
 //! plate) before its results are printed. Opening and closing a case are logged too (`config_change` on
 //! `case:REF`, as authorisations are). People are found by class, place, time and dwell only: `--colour` with
-//! `--class person` is refused. Results are JSON lines on standard output.
+//! `--class person` is refused. `--plate` only in a case opened with `--plates` (its order allows plate searches).
+//! Results are JSON lines on standard output.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -41,11 +42,15 @@ pub enum CaseCmd {
         /// When the case expires, RFC 3339 with an offset; at most 3 years away. Default: in one year.
         #[arg(long)]
         expires: Option<String>,
+        /// The judicial order allows plate searches in this case (`vigie search --plate`, the console's plate
+        /// field). Without it, plate searches are refused. Fixed when the case is opened.
+        #[arg(long)]
+        plates: bool,
         /// Configuration file (for [storage] database); defaults apply without one.
         #[arg(long)]
         config: Option<PathBuf>,
     },
-    /// Lists the cases as JSON lines, newest first.
+    /// Lists the cases as JSON lines, newest first (with `plates_allowed` and `open`).
     List {
         #[arg(long)]
         config: Option<PathBuf>,
@@ -138,6 +143,7 @@ pub fn run_case(cmd: CaseCmd) -> Result<()> {
             to,
             investigators,
             expires,
+            plates,
             config,
         } => {
             let (_, mut store) = open_store(config.as_deref())?;
@@ -156,6 +162,7 @@ pub fn run_case(cmd: CaseCmd) -> Result<()> {
                 opened_by: who(),
                 created_unix_ms: now,
                 expires_unix_ms,
+                plates_allowed: plates,
             })?;
             // Logged like an authorisation (the legal basis of what follows): `config_change` on `case:REF`.
             crate::audit_cmd::record(
@@ -164,15 +171,17 @@ pub fn run_case(cmd: CaseCmd) -> Result<()> {
                 &format!("case:{}", c.reference),
                 json!({"case": "opened", "authority": c.authority, "cameras": c.cameras,
                        "from": rfc3339(c.from_unix_ms), "to": rfc3339(c.to_unix_ms),
-                       "investigators": c.investigators, "expires": rfc3339(c.expires_unix_ms)}),
+                       "investigators": c.investigators, "expires": rfc3339(c.expires_unix_ms),
+                       "plates_allowed": c.plates_allowed}),
             )?;
             eprintln!(
-                "case {} opened: cameras {}, {} to {}, expires {}",
+                "case {} opened: cameras {}, {} to {}, expires {}, plate searches {}",
                 c.reference,
                 c.cameras.join(","),
                 rfc3339(c.from_unix_ms),
                 rfc3339(c.to_unix_ms),
-                rfc3339(c.expires_unix_ms)
+                rfc3339(c.expires_unix_ms),
+                if c.plates_allowed { "allowed" } else { "not allowed" }
             );
             Ok(())
         }
@@ -255,6 +264,15 @@ pub fn run_search(a: SearchArgs) -> Result<()> {
     }
 
     if let Some(pattern) = &a.plate {
+        // Plate data has its own access (legal.md): only a case whose order allows it searches plates.
+        if !case.plates_allowed {
+            bail!(
+                InvalidArgument,
+                "--plate: case {:?} does not allow plate searches (its order must allow them: `vigie case open ... \
+                 --plates`)",
+                case.reference
+            );
+        }
         let (plates_db, _, _) = crate::plates_stage::paths(&cfg);
         let cams = if cameras.is_empty() {
             case.cameras.clone()

@@ -90,6 +90,7 @@ pub fn service_options(cfg: &Config, bases: &Bases, listen: Option<String>) -> R
         clip_post_s: cfg.events.clip_post_s,
         parking,
         plates,
+        plates_database: crate::plates_stage::paths(cfg).0,
     })
 }
 

@@ -93,6 +93,7 @@ fn search_inside_a_case_on_real_footage() {
             "2026-03-06T19:30:31+01:00",
             "--investigators",
             "ines,marc",
+            "--plates",
             "--config",
             cfg,
         ],
@@ -121,6 +122,11 @@ fn search_inside_a_case_on_real_footage() {
     let cases = lines(&run_ok(&["case", "list", "--config", cfg], &dir));
     assert_eq!(cases.len(), 2);
     assert_eq!(cases[0]["open"], true);
+    assert_eq!(
+        (&cases[0]["plates_allowed"], &cases[1]["plates_allowed"]),
+        (&serde_json::json!(false), &serde_json::json!(true)),
+        "newest first: PV-2026-0043 without plates, PV-2026-0042 with"
+    );
 
     let search = |case: &str, extra: &[&str]| {
         let mut args = vec!["search", "--case", case, "--config", cfg];
@@ -201,6 +207,13 @@ fn search_inside_a_case_on_real_footage() {
     );
     // Plate search inside the case (no plate is readable from this height: nothing found, but logged).
     assert!(search("PV-2026-0042", &["--plate", "AB*"]).is_empty());
+    // ... and refused in a case whose order does not allow plate searches (invalid use, not logged).
+    let o = vigie(
+        &["search", "--case", "PV-2026-0043", "--plate", "AB*", "--config", cfg],
+        &dir,
+    );
+    assert_eq!(o.status.code(), Some(64), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("does not allow plate searches"));
 
     // Closed: refused.
     run_ok(&["case", "close", "PV-2026-0043", "--config", cfg], &dir);

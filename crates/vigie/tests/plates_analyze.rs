@@ -239,6 +239,7 @@ fn plates_show_on_vehicle_tracks_and_stay_in_their_own_database() {
         "2099-01-01T00:00:00Z",
         "--investigators",
         "ines",
+        "--plates",
         "--config",
         scfg,
     ]);
@@ -256,6 +257,7 @@ fn plates_show_on_vehicle_tracks_and_stay_in_their_own_database() {
         "2099-01-01T00:00:00Z",
         "--investigators",
         "ines",
+        "--plates",
         "--config",
         scfg,
     ]);
@@ -275,6 +277,50 @@ fn plates_show_on_vehicle_tracks_and_stay_in_their_own_database() {
         !vigie(&["search", "--case", "PV-NONE", "--plate", "AB*", "--config", scfg], &d)
             .status
             .success()
+    );
+    // A case whose order does not allow plate searches: refused (invalid use, exit 64), nothing looked up.
+    ok(&[
+        "case",
+        "open",
+        "PV-PLATE-3",
+        "--authority",
+        "Parquet",
+        "--cameras",
+        camera,
+        "--from",
+        "2000-01-01T00:00:00Z",
+        "--to",
+        "2099-01-01T00:00:00Z",
+        "--investigators",
+        "ines",
+        "--config",
+        scfg,
+    ]);
+    let (_, plate) = &on_tracks[0];
+    let refused = vigie(
+        &["search", "--case", "PV-PLATE-3", "--plate", plate, "--config", scfg],
+        &d,
+    );
+    assert_eq!(refused.status.code(), Some(64), "{refused:?}");
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("does not allow plate searches"), "{err}");
+    assert!(!String::from_utf8_lossy(&refused.stdout).contains(plate.as_str()));
+    let listed: Vec<(String, bool)> = ok(&["case", "list", "--config", scfg])
+        .iter()
+        .map(|c| {
+            (
+                c["reference"].as_str().unwrap_or_default().to_owned(),
+                c["plates_allowed"].as_bool().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("PV-PLATE-3".to_string(), false),
+            ("PV-PLATE-2".to_string(), true),
+            ("PV-PLATE-1".to_string(), true)
+        ]
     );
     let log = String::from_utf8_lossy(&vigie(&["audit", "export", "--config", scfg], &d).stdout).into_owned();
     assert_eq!(log.matches("plate_lookup").count(), 3 * on_tracks.len(), "{log}");

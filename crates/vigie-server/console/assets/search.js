@@ -1,7 +1,9 @@
 // Case-gated search for investigators (issue 8): one of the user's open cases, a query inside its cameras and
 // window, results with thumbnails, a timeline per camera, and the recording at a hit's moment. Every search,
 // thumbnail and recording view is logged by the server. People are found by class, place and time only: no colour
-// for them, and their thumbnails come blurred.
+// for them, and their thumbnails come blurred. A plate field appears only for a case whose order allows plate
+// searches (`plates_allowed`); a plate search uses no other filter (the server refuses one) and is logged as a plate
+// lookup.
 
 import { get, h, toast, enc, ApiError } from './api.js';
 import { t, tOr, fmtTime, fmtClock } from './i18n.js';
@@ -55,7 +57,7 @@ export function mountSearch(el, ctx) {
     caseInfo.textContent = t('search.case_info', {
       authority: c.authority, cameras: c.cameras.join(', '), from: fmtTime(c.from_unix_ms), to: fmtTime(c.to_unix_ms),
       expires: fmtTime(c.expires_unix_ms),
-    });
+    }) + (c.plates_allowed ? ` · ${t('search.plates_allowed')}` : '');
     body.replaceChildren(searchForm(c));
   }
 
@@ -78,6 +80,16 @@ export function mountSearch(el, ctx) {
     const direction = h('select', { name: 'direction', disabled: true, title: t('search.direction_na') },
       h('option', { value: '' }, t('search.any')));
     const dwell = h('input', { type: 'number', name: 'min_dwell_s', min: 0, step: 1, placeholder: '0', class: 'num' });
+    // Plates: only in a case that allows them; a plate search is alone (class, colour, zone, line, dwell off).
+    const plate = c.plates_allowed
+      ? h('input', { name: 'plate', placeholder: t('search.plate_hint'), size: 12, autocomplete: 'off', spellcheck: false, 'data-test': 'plate-input' })
+      : null;
+    if (plate) {
+      plate.oninput = () => {
+        const alone = plate.value.trim() !== '';
+        for (const f of [cls, colour, zone, line, dwell]) f.disabled = alone;
+      };
+    }
     const err = h('p.form-error', { role: 'alert', 'data-test': 'search-error' });
     const results = h('div.search-results', { 'data-test': 'search-results' });
     const submit = h('button.btn.btn-primary', { type: 'submit', 'data-test': 'search-submit' }, t('search.submit'));
@@ -87,16 +99,18 @@ export function mountSearch(el, ctx) {
         e.preventDefault();
         err.textContent = '';
         const q = new URLSearchParams();
-        if (cls.value) q.set('class', cls.value);
-        if (colour.value) q.set('colour', colour.value);
+        const plateText = plate ? plate.value.trim() : '';
+        if (plateText) q.set('plate', plateText);
+        if (cls.value && !plateText) q.set('class', cls.value);
+        if (colour.value && !plateText) q.set('colour', colour.value);
         const f = from.value ? new Date(from.value).getTime() : NaN;
         const tt = to.value ? new Date(to.value).getTime() : NaN;
         // Unchanged bounds stay the case's own (to the millisecond).
         if (Number.isFinite(f) && from.value !== localInput(c.from_unix_ms)) q.set('from_unix_ms', String(f));
         if (Number.isFinite(tt) && to.value !== localInput(c.to_unix_ms)) q.set('to_unix_ms', String(tt));
-        if (zone.value.trim()) q.set('zone', zone.value.trim());
-        if (line.value.trim()) q.set('line', line.value.trim());
-        if (dwell.value !== '') q.set('min_dwell_s', dwell.value);
+        if (zone.value.trim() && !plateText) q.set('zone', zone.value.trim());
+        if (line.value.trim() && !plateText) q.set('line', line.value.trim());
+        if (dwell.value !== '' && !plateText) q.set('min_dwell_s', dwell.value);
         q.set('limit', '200');
         const chosen = cams.map((l) => l.querySelector('input')).filter((i) => i.checked).map((i) => i.value);
         if (!chosen.length) { err.textContent = t('search.no_camera'); return; }
@@ -109,7 +123,9 @@ export function mountSearch(el, ctx) {
           const hits = lists.flat().sort((a, b) => a.first_unix_ms - b.first_unix_ms);
           if (!stopped) showResults(c, hits, chosen, win, results);
         } catch (ex) {
-          err.textContent = ex instanceof ApiError && ex.status === 410 ? t('search.case_closed') : t('error.generic', { msg: ex.message });
+          err.textContent = ex instanceof ApiError && ex.status === 410 ? t('search.case_closed')
+            : ex instanceof ApiError && ex.status === 403 && plateText ? t('search.plate_refused')
+              : t('error.generic', { msg: ex.message });
         } finally {
           submit.disabled = false;
         }
@@ -123,9 +139,11 @@ export function mountSearch(el, ctx) {
       h('label.field', t('search.zone'), zone),
       h('label.field', t('search.line'), line),
       h('label.field', t('search.direction'), direction),
-      h('label.field', t('search.min_dwell'), dwell)),
+      h('label.field', t('search.min_dwell'), dwell),
+      plate ? h('label.field', { 'data-test': 'plate-field' }, t('search.plate'), plate) : null),
     h('div.row', h('span.muted.small', t('search.cameras')), cams, h('span.spacer'), submit),
     h('p.muted.small', t('search.people_note')),
+    plate ? h('p.muted.small', { 'data-test': 'plate-note' }, t('search.plate_note')) : null,
     err);
     return h('div', form, results);
   }
@@ -171,7 +189,8 @@ export function mountSearch(el, ctx) {
         if (lane < 0) { lane = lanes.length; lanes.push(end); } else lanes[lane] = end;
         const m = h('button.tl-hit', {
           type: 'button', 'data-test': 'timeline-mark', dataset: { hit: `${hit.run}-${hit.track_id}` },
-          title: `${tOr('class', hit.class)} · ${fmtTime(hit.first_unix_ms)}`, 'aria-label': `${tOr('class', hit.class)} ${fmtTime(hit.first_unix_ms)}`,
+          title: `${tOr('class', hit.class)}${hit.plate ? ` · ${hit.plate}` : ''} · ${fmtTime(hit.first_unix_ms)}`,
+          'aria-label': `${tOr('class', hit.class)}${hit.plate ? ` ${hit.plate}` : ''} ${fmtTime(hit.first_unix_ms)}`,
           onclick: () => select(hit),
         });
         m.style.left = at(hit.first_unix_ms, zlo, zhi);
@@ -195,6 +214,7 @@ export function mountSearch(el, ctx) {
         img,
         h('span.hit-text',
           h('strong', tOr('class', hit.class), hit.colour ? ` · ${tOr('colour', hit.colour)}` : ''),
+          hit.plate ? h('span.hit-plate', { 'data-test': 'hit-plate', title: t('search.plate_confidence', { pct: Math.round((hit.confidence || 0) * 100) }) }, hit.plate) : null,
           h('span.muted.small', hit.camera, ' · ', fmtClock(hit.first_unix_ms)),
           h('span.muted.small', fmtDuration(hit.last_unix_ms - hit.first_unix_ms)))));
     }
@@ -232,7 +252,7 @@ export function mountSearch(el, ctx) {
       if (Number.isFinite(video.duration) && off < video.duration) video.currentTime = off;
     }, { once: true });
     video.src = videoUrl;
-    cap.textContent = t('search.player_at', { camera: hit.camera, at: fmtTime(at), cls: tOr('class', hit.class) });
+    cap.textContent = t('search.player_at', { camera: hit.camera, at: fmtTime(at), cls: hit.plate ? `${tOr('class', hit.class)} ${hit.plate}` : tOr('class', hit.class) });
     video.play().catch(() => { /* autoplay may be refused: the controls are there */ });
   }
 

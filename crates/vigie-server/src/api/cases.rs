@@ -1,6 +1,7 @@
 //! Review cases for investigators (issue 8, permission `investigate`): the cases a user is on, and the case-gated
-//! search of stored tracks. A case the user is not on answers 404, like a camera they may not see; a closed or
-//! expired case answers 410. Every search is in the audit log (`search`) before its results are sent. A hit's
+//! search of stored tracks, or of plates in a case whose order allows it (403 otherwise). A case the user is not
+//! on answers 404, like a camera they may not see; a closed or expired case answers 410. Every search is in the
+//! audit log (`search`, `plate_lookup`) before its results are sent. A hit's
 //! thumbnail and the recording at a moment ([`thumb`], [`recording`]) are gated the same way (the case's cameras
 //! and window) and logged.
 
@@ -71,11 +72,14 @@ pub struct SearchQuery {
     zone: Option<String>,
     line: Option<String>,
     min_dwell_s: Option<f64>,
+    /// A plate, exact or with `*` (any characters) and `?` (one): only in a case that allows plate searches.
+    plate: Option<String>,
     limit: Option<u32>,
 }
 
 /// `GET /api/cases/{reference}/search`: stored tracks inside the case, its cameras (those the user may see) and
-/// window. `colour` with `class=person` is refused (400): no appearance search of people.
+/// window. `colour` with `class=person` is refused (400): no appearance search of people. With `plate`, the plate
+/// hits of the track plate database instead ([`plate_search`]).
 pub async fn search(
     State(s): State<AppState>,
     Extension(a): Extension<Auth>,
@@ -85,6 +89,9 @@ pub async fn search(
     let api = api_of(&s)?;
     let now = (s.now_unix_ms)();
     let case = open_case(&api, &a, &reference, now).await?;
+    if let Some(pattern) = q.plate.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        return plate_search(&api, &a, &case, pattern.to_owned(), &q, now).await;
+    }
     let classes: Vec<String> = match q.class.as_deref().map(str::trim) {
         None | Some("") => Vec::new(),
         Some("two-wheeler") => vec!["bicycle".into(), "motorcycle".into()],
@@ -135,6 +142,74 @@ pub async fn search(
     )
     .map_err(Fail::from)?;
     Ok(Json(json!(hits)))
+}
+
+/// The plate search of [`search`] (legal.md: plate data is kept apart, with separate access): only in a case whose
+/// order allows it (403 otherwise), alone (with `camera`, `from_unix_ms`, `to_unix_ms`; 400 with another filter),
+/// over the case's cameras the user may see and its window, in the track plate database (never the main one).
+/// Logged (`plate_lookup`) before the hits are sent: `{run, track_id, camera, class, first_unix_ms, last_unix_ms,
+/// plate, confidence}` in time order, so that thumbnails and recordings work as for tracks.
+async fn plate_search(
+    api: &std::sync::Arc<Api>,
+    a: &Auth,
+    case: &Case,
+    pattern: String,
+    q: &SearchQuery,
+    now: i64,
+) -> R<Json<Value>> {
+    if !case.plates_allowed {
+        return Err(Fail::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "case {} does not allow plate searches: its order must allow them (vigie case open --plates)",
+                case.reference
+            ),
+        ));
+    }
+    if q.class.is_some() || q.colour.is_some() || q.zone.is_some() || q.line.is_some() || q.min_dwell_s.is_some() {
+        return Err(Fail::bad_request(
+            "plate is searched alone (with camera, from_unix_ms, to_unix_ms)",
+        ));
+    }
+    vigie_plates::plate_glob(&pattern)?; // 400 for a bad pattern, before anything is looked up
+    let visible: Vec<String> = case.cameras.iter().filter(|c| a.user.may_see(c)).cloned().collect();
+    let cameras = match q.camera.clone().filter(|c| !c.is_empty()) {
+        Some(c) if visible.contains(&c) => vec![c],
+        Some(c) => return Err(Fail::not_found(format!("no camera {c} in case {}", case.reference))),
+        None => visible,
+    };
+    let from = q.from_unix_ms.map_or(case.from_unix_ms, |f| f.max(case.from_unix_ms));
+    let to = q.to_unix_ms.map_or(case.to_unix_ms, |t| t.min(case.to_unix_ms));
+    let limit = q.limit.unwrap_or(200).clamp(1, 1000) as usize;
+    let found = match (&api.plates_db, cameras.is_empty() || to <= from) {
+        (Some(path), false) if path.exists() => {
+            let (path, pattern, cams) = (path.clone(), pattern.clone(), cameras.clone());
+            tokio::task::spawn_blocking(move || {
+                vigie_plates::TrackPlateStore::open(&path, now)?.find(&pattern, &cams, from, to)
+            })
+            .await
+            .map_err(internal)??
+        }
+        _ => Vec::new(),
+    };
+    let hits: Vec<Value> = found
+        .iter()
+        .take(limit)
+        .map(|p| {
+            json!({"run": p.run_id, "track_id": p.track_id, "camera": p.camera, "class": p.class,
+                   "first_unix_ms": p.first_seen_unix_ms, "last_unix_ms": p.last_seen_unix_ms,
+                   "plate": p.plate, "confidence": p.confidence})
+        })
+        .collect();
+    api.audit(
+        now,
+        &a.user.username,
+        Action::PlateLookup,
+        &format!("case:{}", case.reference),
+        json!({"plate": pattern, "cameras": cameras, "from_unix_ms": from, "to_unix_ms": to,
+               "results": hits.len()}),
+    )?;
+    Ok(Json(Value::Array(hits)))
 }
 
 /// Thumbnail views are logged once per user and case every 10 minutes (a search shows up to hundreds of them;

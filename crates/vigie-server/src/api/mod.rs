@@ -61,6 +61,9 @@ pub struct Api {
     pub stream_poll_ms: u64,
     /// The parking pre-check's own database (vigie-plates), when `[[parking]]` zones are configured.
     pub parking: Option<Arc<Mutex<vigie_plates::parking::ParkingStore>>>,
+    /// The track plate database (vigie-plates, `plates.db`), searched by plate inside a case that allows it
+    /// (`GET /api/cases/{reference}/search?plate=`); opened per search, never created. `None`: nothing to find.
+    pub plates_db: Option<PathBuf>,
     /// The tamper-evident log of user actions (issue 7); `None` only in tests that do not look at it.
     pub audit: Option<Arc<Mutex<vigie_audit::AuditLog>>>,
     /// When each (user, camera) live view was last logged: a live view is logged once per 10 minutes, not per
@@ -88,6 +91,7 @@ impl Api {
             stream_poll_ms: 500,
             audit: None,
             parking: None,
+            plates_db: None,
             live_logged: Mutex::new(Default::default()),
             authz: Default::default(),
             register: Default::default(),
@@ -378,7 +382,7 @@ pub fn routes() -> Vec<Route> {
         route!(POST, "/api/authorisations/{id}/revoke", ManageAuthorisations, false, "Revoke an authorisation now", None, "Authorisation", || post(scope::revoke)),
         route!(GET, "/api/accuracy", ViewAccuracy, false, "Precision per type, camera and week, from decisions", None, "Accuracy", || get(scope::accuracy)),
         route!(GET, "/api/cases", Investigate, false, "The review cases the user is an investigator on", None, "Case[]", || get(cases::list)),
-        route!(GET, "/api/cases/{reference}/search", Investigate, false, "Stored tracks inside an open case (class, colour, camera, time, zone, line, dwell); logged", None, "TrackHit[]", || get(cases::search)),
+        route!(GET, "/api/cases/{reference}/search", Investigate, false, "Stored tracks inside an open case (class, colour, camera, time, zone, line, dwell), or with plate (* and ?) the plate hits of a case that allows plate searches (403 otherwise); logged", None, "TrackHit[] or PlateHit[]", || get(cases::search)),
         route!(GET, "/api/cases/{reference}/tracks/{run}/{track}/thumb.jpg", Investigate, false, "A search hit's thumbnail (best box; people blurred), inside the case; logged", None, "image/jpeg", || get(cases::thumb)),
         route!(GET, "/api/cases/{reference}/recording.mp4", Investigate, false, "The recording of a case's camera around a moment (camera, at_unix_ms), inside the case; logged", None, "video/mp4", || get(cases::recording)),
         route!(GET, "/api/register", Public, false, "The public transparency register (docs/register-schema.json)", None, "Register", || get(crate::register::register_json)),

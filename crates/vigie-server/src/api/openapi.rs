@@ -26,7 +26,7 @@ pub fn document() -> Value {
                 "200": {"description": r.response},
                 "400": {"description": "bad input: {\"error\": ...}"},
                 "401": {"description": "not logged in"},
-                "403": {"description": "role without the permission, or missing X-CSRF-Token"},
+                "403": {"description": "role without the permission, missing X-CSRF-Token, or refused by the route's rule (its summary says which)"},
                 "404": {"description": "not found, or not visible to the user"},
             },
             "x-permission": r.perm.name(),

@@ -21,6 +21,7 @@ mod v4_to_v5;
 mod v5_to_v6;
 mod v6_to_v7;
 mod v7_to_v8;
+mod v8_to_v9;
 
 /// The schema at version 1, frozen; the upgrade tests build version 1 databases with it.
 #[cfg(test)]
@@ -29,7 +30,7 @@ pub(crate) const V1_SQL: &str = include_str!("v1.sql");
 type Step = fn(&Transaction) -> Result<()>;
 
 /// `STEPS[i]` upgrades a database from version `i + 1` to `i + 2`.
-const STEPS: [Step; (SCHEMA_VERSION - 1) as usize] = [
+pub(crate) const STEPS: [Step; (SCHEMA_VERSION - 1) as usize] = [
     v1_to_v2::run,
     v2_to_v3::run,
     v3_to_v4::run,
@@ -37,6 +38,7 @@ const STEPS: [Step; (SCHEMA_VERSION - 1) as usize] = [
     v5_to_v6::run,
     v6_to_v7::run,
     v7_to_v8::run,
+    v8_to_v9::run,
 ];
 
 /// Brings the database on `conn` to [`SCHEMA_VERSION`]: creates it when empty, upgrades it when older, refuses it

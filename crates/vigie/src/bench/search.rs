@@ -80,6 +80,7 @@ fn database(out: &Path, n: u64, cameras: u32, days: u32, session_days: u32) -> R
             opened_by: "bench".into(),
             created_unix_ms: START_UNIX_MS,
             expires_unix_ms: START_UNIX_MS + 1000 * DAY_MS,
+            plates_allowed: false,
         })?,
     };
     Ok((store, case))
