@@ -1,7 +1,7 @@
 // End-to-end tests of the Vigie console in headless Chromium, against a `vigie serve` started by scripts/e2e.sh
 // (VIGIE_URL) with a file camera "walkway" of real footage and an intrusion rule, and a camera "lobby".
 // Users (password E2E_PASSWORD): op1 operator, sup1 supervisor, park1 parking_agent, op-lobby operator of "lobby",
-// admin1 admin, inv2 investigator and inv-other investigator; a review case E2E-PV-2026-001 over "walkway" (last
+// admin1 admin, inv2 investigator, inv-other investigator and audit1 auditor; a review case E2E-PV-2026-001 over "walkway" (last
 // hour to tomorrow) with inv1 (made by the admin test) and inv2 on it.
 // Screenshots of each page go to E2E_OUT (e2e/out/).
 
@@ -602,6 +602,62 @@ test('admin: records an authorisation, sees it valid, revokes it', async () => {
   const me = await apiGet(page, '/api/me');
   const again = await page.request.post(`/api/authorisations/${a.id}/revoke`, { headers: { 'X-CSRF-Token': me.body.csrf_token } });
   assert.equal(again.status(), 409);
+  await logout(page);
+  await page.context().close();
+});
+
+test('auditor: the audit log shows what others did, filters, loads more, exports (logged) and is intact', async () => {
+  const page = await newPage(FHD);
+  await login(page, 'audit1');
+  // The auditor's home is the audit log, and nothing else is in the navigation.
+  await page.waitForURL(/#\/audit/);
+  assert.deepEqual(await page.locator('nav.main-nav a').evaluateAll((as) => as.map((a) => a.dataset.nav)), ['audit']);
+  await page.locator('[data-test=audit-verify][data-intact=true]').waitFor();
+  const table = page.locator('[data-test=audit-table]');
+  await table.locator('tr[data-seq]').first().waitFor();
+  // Other users' actions: the admin's revocation (earlier test), the operator's logins.
+  assert.ok(await table.locator('tr[data-actor=admin1][data-action=config_change]').count() >= 1, 'the admin\'s authorisation changes');
+  assert.ok(await table.locator('tr[data-actor=op1][data-action=login]').count() >= 1, 'the operator\'s logins');
+  const seqs = (await table.locator('tr[data-seq]').evaluateAll((rs) => rs.map((r) => Number(r.dataset.seq))));
+  assert.ok(seqs.every((s, i) => i === 0 || seqs[i - 1] > s), 'newest first');
+  await shot(page, '26-audit-log');
+  // Filters: actor and action.
+  await page.fill('[data-test=audit-actor]', 'admin1');
+  await page.selectOption('[data-test=audit-action]', 'config_change');
+  await page.click('[data-test=audit-apply]');
+  await page.waitForFunction(() => {
+    const rows = [...document.querySelectorAll('[data-test=audit-table] tr[data-seq]')];
+    return rows.length > 0 && rows.every((r) => r.dataset.actor === 'admin1' && r.dataset.action === 'config_change');
+  });
+  await shot(page, '27-audit-filtered');
+  // Load more: pages of 100 through the API; here the page is whole when the log is short.
+  const all = await apiGet(page, '/api/audit?limit=2');
+  assert.equal(all.status, 200);
+  assert.equal(all.body.entries.length, 2);
+  const next = await apiGet(page, `/api/audit?limit=2&before_seq=${all.body.next_before_seq}`);
+  assert.ok(next.body.entries[0].seq < all.body.entries[1].seq, 'the next page continues below');
+  // Export: a JSON-lines attachment, and the export is itself in the log.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-test=audit-export]')]);
+  const lines = readFileSync(await download.path(), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.ok(lines.some((l) => l.type === 'entry' && l.actor === 'op1'), 'entries of other users');
+  const mine = await apiGet(page, '/api/audit?actor=audit1&action=export');
+  assert.ok(mine.body.entries.length >= 1 && mine.body.entries[0].target === 'audit', 'the export is logged');
+  const v = await apiGet(page, '/api/audit/verify');
+  assert.equal(v.body.intact, true);
+  await page.click('[data-test=lang-toggle]');
+  await page.locator('h1', { hasText: 'Journal d’audit' }).waitFor();
+  await page.locator('[data-test=audit-verify][data-intact=true]').waitFor();
+  await shot(page, '26b-audit-log-fr');
+  await page.click('[data-test=lang-toggle]');
+  await logout(page);
+  // Other roles: no audit log.
+  await login(page, 'admin1');
+  assert.equal(await page.locator('nav.main-nav a[data-nav=audit]').count(), 0, 'no audit log for an admin');
+  for (const p of ['/api/audit', '/api/audit/export', '/api/audit/verify']) {
+    assert.equal((await page.request.get(p)).status(), 403, `${p} as admin`);
+  }
+  await page.goto('/#/audit');
+  await page.locator('[data-test=page-refused]').waitFor();
   await logout(page);
   await page.context().close();
 });

@@ -127,7 +127,7 @@ add_user() { # name role [cameras]
   printf '%s\n' "$E2E_PASSWORD" | "$bin" "${args[@]}" >>"$out/users.log" 2>&1
 }
 users=("op1 operator" "sup1 supervisor" "park1 parking_agent" "op-lobby operator lobby" "admin1 admin" "inv2 investigator"
-       "inv-other investigator")
+       "inv-other investigator" "audit1 auditor")
 "$bin" user add --help >/dev/null 2>&1 || die "$bin has no 'vigie user add' (rebuild it)"
 for u in "${users[@]}"; do add_user $u || { cat "$out/users.log" >&2; die "vigie user add $u failed"; }; done
 

@@ -872,6 +872,52 @@ fn export_conn(
     Ok(n)
 }
 
+/// What [`AuditLog::browse`] returns: entries matching every field that is set.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BrowseFilter {
+    /// Entries with `at_unix_ms >= from_unix_ms`.
+    pub from_unix_ms: Option<i64>,
+    /// Entries with `at_unix_ms < to_unix_ms`.
+    pub to_unix_ms: Option<i64>,
+    /// Exactly this actor.
+    pub actor: Option<String>,
+    /// Exactly this action.
+    pub action: Option<Action>,
+    /// Entries with `seq < before_seq` (the next page: the last seq of the previous one).
+    pub before_seq: Option<i64>,
+}
+
+/// At most this many entries a page of [`AuditLog::browse`].
+pub const MAX_BROWSE: u32 = 500;
+
+fn browse_conn(conn: &Connection, f: &BrowseFilter, limit: u32) -> Result<Vec<StoredEntry>> {
+    // Walks the primary key (seq) downwards from `before_seq`: each page costs its own rows plus those the filters
+    // skip, whatever the log's length; no other index is needed (the schema has none to add).
+    let what = || "browsing the audit entries".to_string();
+    let mut st = sql(
+        conn.prepare(&format!(
+            "select {ENTRY_COLUMNS} from audit_entry where seq < ?1 and at_unix_ms >= ?2 and at_unix_ms < ?3 \
+             and (?4 is null or actor = ?4) and (?5 is null or action = ?5) order by seq desc limit ?6"
+        )),
+        what,
+    )?;
+    let rows = sql(
+        st.query_map(
+            params![
+                f.before_seq.unwrap_or(i64::MAX),
+                f.from_unix_ms.unwrap_or(i64::MIN),
+                f.to_unix_ms.unwrap_or(i64::MAX),
+                f.actor,
+                f.action.map(Action::as_str),
+                limit.min(MAX_BROWSE),
+            ],
+            read_entry,
+        ),
+        what,
+    )?;
+    sql(rows.collect::<rusqlite::Result<Vec<_>>>(), what)
+}
+
 /// The audit log, for writing: one per process (SQLite serialises writers across processes).
 pub struct AuditLog {
     conn: Connection,
@@ -925,6 +971,11 @@ impl AuditLog {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The checkpoint interval (for an [`AuditReader`] of the same log).
+    pub fn checkpoint_every(&self) -> i64 {
+        self.checkpoint_every
     }
 
     pub fn key(&self) -> &Arc<InstanceKey> {
@@ -1011,14 +1062,21 @@ impl AuditLog {
         export_conn(&self.conn, from_unix_ms, to_unix_ms, w)
     }
 
+    /// Entries matching `filter`, newest (highest seq) first, at most `limit` (capped at [`MAX_BROWSE`]): the
+    /// auditors' view. Page with `before_seq` = the last seq of the previous page.
+    pub fn browse(&self, filter: &BrowseFilter, limit: u32) -> Result<Vec<StoredEntry>> {
+        browse_conn(&self.conn, filter, limit)
+    }
+
     /// How many entries of `action` each month (UTC, `YYYY-MM`) holds, oldest month first: the public statistics
-    /// of the transparency register (searches, exports).
+    /// of the transparency register (searches, exports). Auditors' exports of this log (target `audit`) are not
+    /// exports of images and are left out.
     pub fn monthly_counts(&self, action: Action) -> Result<Vec<(String, i64)>> {
         let what = || format!("counting {} entries per month", action.as_str());
         let mut st = sql(
             self.conn.prepare(
                 "select strftime('%Y-%m', at_unix_ms / 1000, 'unixepoch') as month, count(*) from audit_entry
-                 where action = ? group by month order by month",
+                 where action = ? and target <> 'audit' group by month order by month",
             ),
             what,
         )?;
@@ -1161,6 +1219,11 @@ impl AuditReader {
             .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
             .ok_or_else(|| err!(InvalidArgument, "public key {public_key_hex:?}: not 64 hex digits"))?;
         verify_conn(&self.conn, &pk, self.checkpoint_every)
+    }
+
+    /// As [`AuditLog::browse`].
+    pub fn browse(&self, filter: &BrowseFilter, limit: u32) -> Result<Vec<StoredEntry>> {
+        browse_conn(&self.conn, filter, limit)
     }
 
     /// Writes, for auditors, one JSON object a line: the retention anchor first when there is one

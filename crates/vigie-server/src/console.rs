@@ -36,6 +36,7 @@ pub const ASSETS: &[(&str, &str, &[u8])] = &[
         JS,
         include_bytes!("../console/assets/authorisations.js"),
     ),
+    ("/assets/audit.js", JS, include_bytes!("../console/assets/audit.js")),
 ];
 
 const HTML: &str = "text/html; charset=utf-8";

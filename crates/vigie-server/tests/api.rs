@@ -227,6 +227,9 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("GET", "/api/cases/{reference}/search", "i"),
     ("GET", "/api/cases/{reference}/tracks/{run}/{track}/thumb.jpg", "i"),
     ("GET", "/api/cases/{reference}/recording.mp4", "i"),
+    ("GET", "/api/audit", "a"),
+    ("GET", "/api/audit/export", "a"),
+    ("GET", "/api/audit/verify", "a"),
     ("GET", "/api/register", "*"),
     ("GET", "/register/signage/{camera}", "*"),
 ];
@@ -1889,4 +1892,195 @@ async fn case_thumbnails_keep_the_privacy_masks() {
     }
     assert!(seen[0] > 100.0, "unmasked: image content ({})", seen[0]);
     assert!(seen[1] < 5.0, "masked: no image content ({})", seen[1]);
+}
+
+/// Issue 7: "Auditors can browse and export it." The auditor sees what other users did (filters by actor, action and
+/// period, pages by seq), exports JSON lines (the export itself logged), and verifies the log intact; no other
+/// role may read it.
+#[tokio::test]
+async fn auditors_browse_export_and_verify_the_audit_log() {
+    let audit_dir = tempfile::tempdir().expect("tempdir");
+    let key = Arc::new(vigie_audit::InstanceKey::load_or_create(&audit_dir.path().join("instance.key")).expect("key"));
+    let log = vigie_audit::AuditLog::open(&audit_dir.path().join("audit.db"), key).expect("audit log");
+    let e = env_with(|a| a.audit = Some(Arc::new(std::sync::Mutex::new(log))));
+    for role in Role::ALL {
+        add_user(&e, role.as_str(), role, None);
+    }
+    // Other users act: logins (logged), a failed login, an authorisation (config_change by the admin).
+    let (_, admin) = login(&e.app, "admin", PASSWORD).await;
+    let r = call(
+        &e.app,
+        &admin,
+        Method::POST,
+        "/api/authorisations",
+        Some(&authorisation_body("gate", "intrusion", 0, i64::MAX)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let (r, _) = login(&e.app, "operator", "wrong password").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let (_, c) = login(&e.app, "auditor", PASSWORD).await;
+
+    let r = call(&e.app, &c, Method::GET, "/api/audit", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let page = r.json();
+    let entries = page["entries"].as_array().cloned().unwrap_or_default();
+    assert!(entries.len() >= 4, "{page}");
+    let seqs: Vec<i64> = entries.iter().filter_map(|e| e["seq"].as_i64()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] > w[1]), "newest first: {seqs:?}");
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["actor"] == "admin" && e["action"] == "config_change" && e["detail"]["reference"].is_string()),
+        "the admin's authorisation: {page}"
+    );
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["hash"].as_str().is_some_and(|h| h.len() == 64))
+    );
+    assert!(page["next_before_seq"].is_null(), "one page: {page}");
+
+    // Filters.
+    let r = call(
+        &e.app,
+        &c,
+        Method::GET,
+        "/api/audit?actor=admin&action=config_change",
+        None,
+    )
+    .await;
+    let only = r.json()["entries"].as_array().cloned().unwrap_or_default();
+    assert_eq!(only.len(), 1, "{}", r.text());
+    let r = call(&e.app, &c, Method::GET, "/api/audit?action=login_failed", None).await;
+    let failed = r.json()["entries"].as_array().cloned().unwrap_or_default();
+    assert!(
+        !failed.is_empty() && failed.iter().all(|e| e["action"] == "login_failed"),
+        "{}",
+        r.text()
+    );
+    let at = only[0]["at_unix_ms"].as_i64().expect("at");
+    let r = call(
+        &e.app,
+        &c,
+        Method::GET,
+        &format!("/api/audit?from_unix_ms={}&action=config_change", at + 1),
+        None,
+    )
+    .await;
+    assert_eq!(r.json()["entries"].as_array().map(Vec::len), Some(0), "{}", r.text());
+    // Pages: limit 2, then before_seq.
+    let r = call(&e.app, &c, Method::GET, "/api/audit?limit=2", None).await;
+    let p1 = r.json();
+    assert_eq!(p1["entries"].as_array().map(Vec::len), Some(2), "{p1}");
+    let next = p1["next_before_seq"].as_i64().expect("a next page");
+    let r = call(
+        &e.app,
+        &c,
+        Method::GET,
+        &format!("/api/audit?limit=2&before_seq={next}"),
+        None,
+    )
+    .await;
+    let p2 = r.json();
+    assert_eq!(p2["entries"][0]["seq"].as_i64(), Some(seqs[2]), "{p2}");
+    // Bad input is 400.
+    for q in [
+        "action=dance",
+        "limit=0",
+        "limit=100000",
+        "from_unix_ms=soon",
+        "colour=red",
+    ] {
+        let r = call(&e.app, &c, Method::GET, &format!("/api/audit?{q}"), None).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{q}: {}", r.text());
+        assert!(r.json()["error"].is_string(), "{q}");
+    }
+
+    // Export: JSON lines, an attachment, the same lines as `vigie audit export`; and itself logged.
+    let r = call(&e.app, &c, Method::GET, "/api/audit/export", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.headers[header::CONTENT_TYPE], "application/x-ndjson");
+    assert!(
+        r.headers[header::CONTENT_DISPOSITION]
+            .to_str()
+            .is_ok_and(|v| v.starts_with("attachment"))
+    );
+    let text = r.text();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert!(lines.iter().all(|l| l["type"] == "entry" || l["type"] == "checkpoint"));
+    let last = lines.last().expect("lines");
+    assert_eq!(
+        (&last["actor"], &last["action"], &last["target"]),
+        (
+            &serde_json::json!("auditor"),
+            &serde_json::json!("export"),
+            &serde_json::json!("audit")
+        ),
+        "the export is logged before it is made: {last}"
+    );
+    let mut cli = Vec::new();
+    vigie_audit::AuditReader::open(&audit_dir.path().join("audit.db"))
+        .expect("reader")
+        .export_jsonl(None, None, &mut cli)
+        .expect("export");
+    assert_eq!(text, String::from_utf8_lossy(&cli), "the same as `vigie audit export`");
+    let r = call(
+        &e.app,
+        &c,
+        Method::GET,
+        &format!("/api/audit/export?from_unix_ms={}&to_unix_ms={}", at, at + 1),
+        None,
+    )
+    .await;
+    assert_eq!(
+        r.text().lines().count(),
+        1,
+        "one entry in that millisecond: {}",
+        r.text()
+    );
+    let r = call(&e.app, &c, Method::GET, "/api/audit?actor=auditor&action=export", None).await;
+    assert_eq!(r.json()["entries"].as_array().map(Vec::len), Some(2), "{}", r.text());
+
+    // Verify: intact.
+    let r = call(&e.app, &c, Method::GET, "/api/audit/verify", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["intact"], true, "{v}");
+    assert!(v["problem"].is_null());
+    assert!(v["entries"].as_u64().is_some_and(|n| n >= 6), "{v}");
+
+    // An edited entry: verify names it (the auditor's screen shows it at the top).
+    {
+        let c = rusqlite::Connection::open(audit_dir.path().join("audit.db")).expect("attacker");
+        c.execute_batch("drop trigger audit_entry_no_update; update audit_entry set target = 'nobody' where seq = 2;")
+            .expect("tamper");
+    }
+    let r = call(&e.app, &c, Method::GET, "/api/audit/verify", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["intact"], false, "{v}");
+    assert_eq!(
+        (v["problem"]["seq"].as_i64(), v["problem"]["kind"].as_str()),
+        (Some(2), Some("edited")),
+        "{v}"
+    );
+
+    // No other role reads it.
+    for role in Role::ALL.into_iter().filter(|r| *r != Role::Auditor) {
+        let (_, c) = login(&e.app, role.as_str(), PASSWORD).await;
+        for path in ["/api/audit", "/api/audit/export", "/api/audit/verify"] {
+            let r = call(&e.app, &c, Method::GET, path, None).await;
+            assert_eq!(
+                r.status,
+                StatusCode::FORBIDDEN,
+                "{path} as {}: {}",
+                role.as_str(),
+                r.text()
+            );
+        }
+    }
 }

@@ -14,6 +14,7 @@ const PERMS = {
   manage_authorisations: ['admin'],
   view_accuracy: ['supervisor', 'admin'],
   investigate: ['investigator'],
+  view_audit: ['auditor'],
 };
 
 const app = document.getElementById('app');
@@ -216,6 +217,7 @@ function navItems() {
   if (ctx.can('parking')) items.push(['parking', '#/parking', t('nav.parking')]);
   if (ctx.can('manage_users')) items.push(['users', '#/users', t('nav.users')]);
   if (ctx.can('manage_authorisations')) items.push(['authorisations', '#/authorisations', t('nav.authorisations')]);
+  if (ctx.can('view_audit')) items.push(['audit', '#/audit', t('nav.audit')]);
   return items;
 }
 
@@ -260,6 +262,7 @@ function homeRoute() {
   if (ctx.can('view_alerts')) return '#/alerts';
   if (ctx.can('parking')) return '#/parking';
   if (ctx.can('manage_users')) return '#/users';
+  if (ctx.can('view_audit')) return '#/audit';
   return '#/none';
 }
 
@@ -303,6 +306,7 @@ async function render() {
       case 'search': cleanup = ctx.can('investigate') ? (await import('./search.js')).mountSearch(el, ctx) : refused(el); break;
       case 'accuracy': cleanup = ctx.can('view_accuracy') ? (await import('./accuracy.js')).mountAccuracy(el, ctx) : refused(el); break;
       case 'authorisations': cleanup = ctx.can('manage_authorisations') ? (await import('./authorisations.js')).mountAuthorisations(el, ctx) : refused(el); break;
+      case 'audit': cleanup = ctx.can('view_audit') ? (await import('./audit.js')).mountAudit(el, ctx) : refused(el); break;
       default: el.append(h('p.empty', t('home.nothing')));
     }
   } catch (e) {

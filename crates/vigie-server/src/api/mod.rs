@@ -9,6 +9,7 @@
 //! Storage: the API keeps its own connection to the main database (users, sessions, decisions; reads of events),
 //! beside the store thread's; SQLite's WAL and busy timeout let both write.
 
+mod audit;
 pub mod auth;
 mod case_media;
 mod cases;
@@ -274,6 +275,9 @@ pub enum Perm {
     ViewAccuracy,
     /// Review cases and the case-gated search (issue 8): investigators.
     Investigate,
+    /// Browse, export and verify the audit log (issue 7): auditors only (separation of duties: the admins whose
+    /// actions it records do not hold it; `vigie audit` on the host remains).
+    ViewAudit,
 }
 
 impl Perm {
@@ -292,6 +296,7 @@ impl Perm {
             Perm::ManageAuthorisations => "manage_authorisations",
             Perm::ViewAccuracy => "view_accuracy",
             Perm::Investigate => "investigate",
+            Perm::ViewAudit => "view_audit",
         }
     }
 }
@@ -312,6 +317,7 @@ pub fn allows(role: Role, perm: Perm) -> bool {
         Perm::ManageAuthorisations => matches!(role, Admin),
         Perm::ViewAccuracy => matches!(role, Supervisor | Admin),
         Perm::Investigate => matches!(role, Investigator),
+        Perm::ViewAudit => matches!(role, Auditor),
     }
 }
 
@@ -385,6 +391,9 @@ pub fn routes() -> Vec<Route> {
         route!(GET, "/api/cases/{reference}/search", Investigate, false, "Stored tracks inside an open case (class, colour, camera, time, zone, line, dwell), or with plate (* and ?) the plate hits of a case that allows plate searches (403 otherwise); logged", None, "TrackHit[] or PlateHit[]", || get(cases::search)),
         route!(GET, "/api/cases/{reference}/tracks/{run}/{track}/thumb.jpg", Investigate, false, "A search hit's thumbnail (best box; people blurred), inside the case; logged", None, "image/jpeg", || get(cases::thumb)),
         route!(GET, "/api/cases/{reference}/recording.mp4", Investigate, false, "The recording of a case's camera around a moment (camera, at_unix_ms), inside the case; logged", None, "video/mp4", || get(cases::recording)),
+        route!(GET, "/api/audit", ViewAudit, false, "Audit log entries, newest first (from_unix_ms, to_unix_ms, actor, action, before_seq, limit)", None, "AuditPage", || get(audit::browse)),
+        route!(GET, "/api/audit/export", ViewAudit, false, "The audit log as JSON lines (from_unix_ms, to_unix_ms), as `vigie audit export`; logged", None, "application/x-ndjson", || get(audit::export)),
+        route!(GET, "/api/audit/verify", ViewAudit, false, "Verify the audit log's chain and signed checkpoints: intact, or the first problem", None, "AuditVerify", || get(audit::verify)),
         route!(GET, "/api/register", Public, false, "The public transparency register (docs/register-schema.json)", None, "Register", || get(crate::register::register_json)),
         route!(GET, "/register/signage/{camera}", Public, false, "Printable signage for a camera's site (HTML)", None, "text/html", || get(crate::register::signage)),
     ]
