@@ -28,6 +28,6 @@ pub use error::{Error, ErrorKind, Result, ResultExt};
 pub use frame::RgbFrame;
 pub use geom::{BBox, Point, Polygon, Segment};
 pub use mask::{MASK_FILL, MaskConfig, PrivacyMasks};
-pub use media::{EncodedFrame, StreamParams, VideoCodec};
+pub use media::{CameraState, EncodedFrame, StreamParams, VideoCodec};
 pub use time::Time90k;
 pub use track::{TrackId, TrackSummary, TrackedObject};

@@ -11,6 +11,49 @@ use serde::{Deserialize, Serialize};
 
 use crate::Time90k;
 
+/// A camera's health state: what ingest reports (`vigie-ingest`'s health machine) and what the store keeps
+/// (`camera_state.state`). One type for both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CameraState {
+    /// Opening the stream, or reconnecting with backoff.
+    Connecting,
+    /// Frames arriving.
+    Streaming,
+    /// Connected, but no frame for the stall timeout.
+    Stalled,
+    /// Given up until the configuration changes.
+    Failed,
+}
+
+impl CameraState {
+    /// The name shown and stored (`camera_state.state`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CameraState::Connecting => "connecting",
+            CameraState::Streaming => "streaming",
+            CameraState::Stalled => "stalled",
+            CameraState::Failed => "failed",
+        }
+    }
+
+    /// The state named `s` ([`as_str`](Self::as_str)'s names).
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "connecting" => CameraState::Connecting,
+            "streaming" => CameraState::Streaming,
+            "stalled" => CameraState::Stalled,
+            "failed" => CameraState::Failed,
+            _ => return None,
+        })
+    }
+}
+
+impl std::fmt::Display for CameraState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The video codecs Vigie records and analyses (what city cameras send).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -34,34 +34,10 @@
 //! an error while not streaming whose description differs from the previous one (so the first "404 Not Found" of
 //! a camera reaches the operator at once, and a repeated one only once).
 
-use std::fmt;
 use std::time::{Duration, Instant};
 
-/// The health state of one camera source.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum CameraState {
-    Connecting,
-    Streaming,
-    Stalled,
-    Failed,
-}
-
-impl CameraState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CameraState::Connecting => "connecting",
-            CameraState::Streaming => "streaming",
-            CameraState::Stalled => "stalled",
-            CameraState::Failed => "failed",
-        }
-    }
-}
-
-impl fmt::Display for CameraState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// The health state of one camera source (shared with the store).
+pub use vigie_core::CameraState;
 
 /// What a failure says about when to try again (see the module documentation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

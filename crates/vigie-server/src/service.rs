@@ -561,7 +561,7 @@ fn hub(
                 }
                 let _ = store.send(StoreCmd::State {
                     camera: camera.clone(),
-                    state: store_state(state),
+                    state,
                     at_unix_ms,
                     detail,
                 });
@@ -594,15 +594,6 @@ fn hub(
                 }
             }
         }
-    }
-}
-
-fn store_state(s: vigie_ingest::CameraState) -> vigie_store::CameraState {
-    match s {
-        vigie_ingest::CameraState::Connecting => vigie_store::CameraState::Connecting,
-        vigie_ingest::CameraState::Streaming => vigie_store::CameraState::Streaming,
-        vigie_ingest::CameraState::Stalled => vigie_store::CameraState::Stalled,
-        vigie_ingest::CameraState::Failed => vigie_store::CameraState::Failed,
     }
 }
 

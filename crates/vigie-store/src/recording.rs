@@ -147,46 +147,8 @@ pub struct Gap {
     pub reason: String,
 }
 
-/// A camera's health state (`camera_state.state`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum CameraState {
-    /// Opening the stream, or reconnecting with backoff.
-    Connecting,
-    /// Frames arriving.
-    Streaming,
-    /// Connected, but no frame for the stall timeout.
-    Stalled,
-    /// Given up until the configuration changes.
-    Failed,
-}
-
-impl CameraState {
-    /// The value stored in `camera_state.state`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CameraState::Connecting => "connecting",
-            CameraState::Streaming => "streaming",
-            CameraState::Stalled => "stalled",
-            CameraState::Failed => "failed",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "connecting" => CameraState::Connecting,
-            "streaming" => CameraState::Streaming,
-            "stalled" => CameraState::Stalled,
-            "failed" => CameraState::Failed,
-            _ => return None,
-        })
-    }
-}
-
-impl fmt::Display for CameraState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// A camera's health state (`camera_state.state`), the type ingest reports.
+pub use vigie_core::CameraState;
 
 /// A change of a camera's state as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
