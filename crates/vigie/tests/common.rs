@@ -26,6 +26,45 @@ pub fn vtest() -> PathBuf {
     p
 }
 
+/// `vtest.mp4` (H.264, a key frame every 10 frames, no B-frames), made from vtest.avi by scripts/test-data.sh.
+pub fn vtest_mp4() -> PathBuf {
+    let p = repo_root().join(".cache/vigie/testdata/vtest.mp4");
+    assert!(p.exists(), "missing {}: run scripts/test-data.sh", p.display());
+    p
+}
+
+/// Records the first `n` frames of vtest.mp4 as camera "walkway"'s segment starting at `start_unix_ms`, in the
+/// recordings folder `dir` and the database `db`, as the live service does (remuxed, then committed).
+pub fn record_walkway(dir: &Path, db: &Path, start_unix_ms: i64, n: usize) {
+    let rec = vigie_store::RecordingDir::open(dir).expect("recording dir");
+    let mut store = vigie_store::Store::open(db).expect("store");
+    let cam = store.ensure_camera("walkway").expect("camera");
+    let (_, path) = rec.segment_path("walkway", start_unix_ms).expect("segment path");
+    let mut reader = vigie_video::PacketReader::open(&vtest_mp4()).expect("vtest.mp4");
+    let params = reader.params().clone();
+    let mut mux = vigie_video::SegmentMuxer::create(&path, &params).expect("muxer");
+    for _ in 0..n {
+        let f = reader.next_frame().expect("reading").expect("a frame");
+        mux.write(&f).expect("muxing");
+    }
+    let info = mux.finish().expect("finishing the segment");
+    store
+        .commit_segment(
+            &rec,
+            &vigie_store::NewSegment {
+                camera: cam,
+                start_unix_ms,
+                duration_90k: info.duration_90k.0,
+                frames: info.frames as u32,
+                codec: params.codec,
+                width: params.width,
+                height: params.height,
+                sha256: None,
+            },
+        )
+        .expect("commit");
+}
+
 /// A fresh temporary folder for one test.
 pub fn temp_dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("vigie-test-{tag}-{}", std::process::id()));

@@ -10,48 +10,11 @@ use std::path::Path;
 
 use common::*;
 use vigie_core::{BBox, RgbFrame};
-use vigie_video::{DecodeOptions, FrameSampler, PacketReader, SegmentMuxer, VideoFile};
+use vigie_video::{DecodeOptions, FrameSampler, VideoFile};
 use vigie_vision::{Detector, DetectorConfig};
 
 /// 2026-03-06T18:30:00Z, the segment's start.
 const T0: i64 = 1_772_821_800_000;
-
-fn vtest_mp4() -> std::path::PathBuf {
-    let p = repo_root().join(".cache/vigie/testdata/vtest.mp4");
-    assert!(p.exists(), "missing {}: run scripts/test-data.sh", p.display());
-    p
-}
-
-/// Writes the first `n` frames of vtest.mp4 as camera "walkway"'s segment starting at `T0`.
-fn record(dir: &Path, db: &Path, n: usize) {
-    let rec = vigie_store::RecordingDir::open(dir).expect("recording dir");
-    let mut store = vigie_store::Store::open(db).expect("store");
-    let cam = store.ensure_camera("walkway").expect("camera");
-    let (_, path) = rec.segment_path("walkway", T0).expect("segment path");
-    let mut reader = PacketReader::open(&vtest_mp4()).expect("vtest.mp4");
-    let params = reader.params().clone();
-    let mut mux = SegmentMuxer::create(&path, &params).expect("muxer");
-    for _ in 0..n {
-        let f = reader.next_frame().expect("reading").expect("a frame");
-        mux.write(&f).expect("muxing");
-    }
-    let info = mux.finish().expect("finishing the segment");
-    store
-        .commit_segment(
-            &rec,
-            &vigie_store::NewSegment {
-                camera: cam,
-                start_unix_ms: T0,
-                duration_90k: info.duration_90k.0,
-                frames: info.frames as u32,
-                codec: params.codec,
-                width: params.width,
-                height: params.height,
-                sha256: None,
-            },
-        )
-        .expect("commit");
-}
 
 fn frame_at(video: &Path, index: usize) -> RgbFrame {
     let mut f = VideoFile::open(video, &DecodeOptions { threads: 1 }).expect("open");
@@ -94,7 +57,7 @@ fn export_verify_tamper_and_blur() {
     )
     .expect("config");
     let cfg = cfg.to_str().expect("utf-8");
-    record(&rec, &db, 60); // 6 s at 10 fps
+    record_walkway(&rec, &db, T0, 60); // 6 s at 10 fps
 
     let ok = |args: &[&str]| {
         let o = vigie(args, &repo_root());

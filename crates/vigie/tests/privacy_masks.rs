@@ -10,13 +10,13 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{repo_root, serve, temp_dir, vigie};
+use common::{record_walkway, repo_root, serve, temp_dir, vigie, vtest_mp4};
 use vigie_core::RgbFrame;
-use vigie_video::{DecodeOptions, FrameSampler, PacketReader, SegmentMuxer, VideoFile};
+use vigie_video::{DecodeOptions, FrameSampler, VideoFile};
 
 /// The mask of every test: a rectangle over the middle of the walkway (normalised `x0, y0, x1, y1`).
 const MASK: [f32; 4] = [0.25, 0.3, 0.75, 0.8];
@@ -28,12 +28,6 @@ fn mask_toml(header: &str) -> String {
     format!(
         "[[{header}]]\nname = \"private-window\"\npoints = [[{x0}, {y0}], [{x1}, {y0}], [{x1}, {y1}], [{x0}, {y1}]]\n\n"
     )
-}
-
-fn vtest_mp4() -> PathBuf {
-    let p = repo_root().join(".cache/vigie/testdata/vtest.mp4");
-    assert!(p.exists(), "missing {}: run `make test-data`", p.display());
-    p
 }
 
 /// Mean, variance and maximum of the channel values inside the mask (inset) over `frames`.
@@ -348,35 +342,7 @@ fn an_exported_clip_has_no_image_content_in_the_mask() {
     let db = dir.join("vigie.db");
     let rec = dir.join("recordings");
     // 6 s of the footage recorded as camera "walkway", as the live service would.
-    {
-        let rd = vigie_store::RecordingDir::open(&rec).expect("recording dir");
-        let mut store = vigie_store::Store::open(&db).expect("store");
-        let cam = store.ensure_camera("walkway").expect("camera");
-        let (_, path) = rd.segment_path("walkway", T0).expect("segment path");
-        let mut reader = PacketReader::open(&vtest_mp4()).expect("vtest.mp4");
-        let params = reader.params().clone();
-        let mut mux = SegmentMuxer::create(&path, &params).expect("muxer");
-        for _ in 0..60 {
-            let f = reader.next_frame().expect("reading").expect("a frame");
-            mux.write(&f).expect("muxing");
-        }
-        let info = mux.finish().expect("finishing the segment");
-        store
-            .commit_segment(
-                &rd,
-                &vigie_store::NewSegment {
-                    camera: cam,
-                    start_unix_ms: T0,
-                    duration_90k: info.duration_90k.0,
-                    frames: info.frames as u32,
-                    codec: params.codec,
-                    width: params.width,
-                    height: params.height,
-                    sha256: None,
-                },
-            )
-            .expect("commit");
-    }
+    record_walkway(&rec, &db, T0, 60);
     let cfg = dir.join("vigie.toml");
     std::fs::write(
         &cfg,
