@@ -171,6 +171,24 @@ const LIVE_EVENTS: &str = "select e.kind, e.camera, r.started_unix_ms + e.start_
     from event e join analysis_run r on r.id = e.run_id left join event_decision d on d.event_id = e.id
     where r.source_kind = 'camera'";
 
+/// The rows `(id, text)` of `sql` grouped by id, in the query's order.
+fn grouped(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    what: impl Fn() -> String + Copy,
+) -> Result<BTreeMap<i64, Vec<String>>> {
+    let mut out: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+    let mut st = conn.prepare(sql).sql(what)?;
+    for r in st
+        .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+        .sql(what)?
+    {
+        let (id, v) = r.sql(what)?;
+        out.entry(id).or_default().push(v);
+    }
+    Ok(out)
+}
+
 fn precision(confirmed: i64, decided: i64) -> Option<f64> {
     (decided > 0).then(|| confirmed as f64 / decided as f64)
 }
@@ -235,30 +253,16 @@ impl Store {
     /// Every authorisation, oldest first, revoked and expired ones included.
     pub fn authorisations(&self) -> Result<Vec<Authorisation>> {
         let what = || "reading the authorisations".to_owned();
-        let mut cams: BTreeMap<i64, Vec<String>> = BTreeMap::new();
-        let mut st = self
-            .conn
-            .prepare("select authorisation_id, camera from authorisation_camera order by 1, 2")
-            .sql(what)?;
-        for r in st
-            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
-            .sql(what)?
-        {
-            let (id, c) = r.sql(what)?;
-            cams.entry(id).or_default().push(c);
-        }
-        let mut types: BTreeMap<i64, Vec<String>> = BTreeMap::new();
-        let mut st = self
-            .conn
-            .prepare("select authorisation_id, event_type from authorisation_event_type order by 1, 2")
-            .sql(what)?;
-        for r in st
-            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
-            .sql(what)?
-        {
-            let (id, t) = r.sql(what)?;
-            types.entry(id).or_default().push(t);
-        }
+        let mut cams = grouped(
+            &self.conn,
+            "select authorisation_id, camera from authorisation_camera order by 1, 2",
+            what,
+        )?;
+        let mut types = grouped(
+            &self.conn,
+            "select authorisation_id, event_type from authorisation_event_type order by 1, 2",
+            what,
+        )?;
         let mut st = self
             .conn
             .prepare(
