@@ -163,3 +163,23 @@ pub fn serve(dir: &Path, config: &Path) -> (Proc, String) {
     });
     (proc, addr)
 }
+
+/// The session cookie (`name=value`) and CSRF token of a raw `/api/login` response (headers and body).
+pub fn session_of(resp: &str) -> (String, String) {
+    let cookie = resp
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("set-cookie: ")
+                .or_else(|| l.strip_prefix("Set-Cookie: "))
+        })
+        .and_then(|c| c.split(';').next())
+        .expect("session cookie")
+        .to_string();
+    let csrf = resp
+        .split("\"csrf_token\":\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("csrf token")
+        .to_string();
+    (cookie, csrf)
+}

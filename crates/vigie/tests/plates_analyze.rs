@@ -628,21 +628,7 @@ fn login(addr: &str, user: &str, password: &str) -> String {
         "",
     );
     assert_eq!(st, 200, "{resp}");
-    let cookie = resp
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("set-cookie: ")
-                .or_else(|| l.strip_prefix("Set-Cookie: "))
-        })
-        .and_then(|c| c.split(';').next())
-        .expect("session cookie")
-        .to_string();
-    let csrf = resp
-        .split("\"csrf_token\":\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .expect("csrf token")
-        .to_string();
+    let (cookie, csrf) = session_of(&resp);
     format!("Cookie: {cookie}\r\nX-CSRF-Token: {csrf}\r\n")
 }
 

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Proc, repo_root, serve, temp_dir};
+use common::{Proc, repo_root, serve, session_of, temp_dir};
 
 /// Real footage as a camera would send it: vtest.avi (people walking all the time) in H.264 with a key frame every
 /// second, made by `scripts/test-data.sh` (the demo camera's file), so segments can be cut every second or two.
@@ -647,21 +647,7 @@ fn user_actions_land_in_a_verifiable_audit_log() {
         "",
     );
     assert_eq!(ok, 200, "{resp}");
-    let cookie = resp
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("set-cookie: ")
-                .or_else(|| l.strip_prefix("Set-Cookie: "))
-        })
-        .and_then(|c| c.split(';').next())
-        .expect("session cookie")
-        .to_string();
-    let csrf = resp
-        .split("\"csrf_token\":\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .expect("csrf token")
-        .to_string();
+    let (cookie, csrf) = session_of(&resp);
     let (out, resp) = post_json(
         &addr,
         "/api/logout",
